@@ -1,0 +1,54 @@
+# The two commands of README.md: `make demo` and `make test`. Each sets up what it needs:
+# a virtualenv in .venv, and a copy of the collection at .build/ansible_collections/mim/cm
+# (ansible-test and ansible-playbook need it at a real path of that shape).
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(CURDIR)/.build
+COLLECTION := $(COLLECTIONS)/ansible_collections/mim/cm
+# ansible-test --venv bootstraps pip with a script it cannot download here; see tools/get_pip_standin.py.
+GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test sanity units integration collection venv clean
+
+demo: collection
+	cd $(COLLECTION) && $(BIN)/python demo/demo.py
+
+test: sanity units integration
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade -r requirements-dev.txt
+	touch $@
+
+collection: venv
+	rm -rf $(COLLECTION)
+	mkdir -p $(COLLECTION)
+	tar --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output \
+	    --exclude=__pycache__ --exclude=.pytest_cache -cf - . | tar -xf - -C $(COLLECTION)
+	# A repository of its own, so ansible-test lists the copy's files instead of seeing them as ignored by ours.
+	cd $(COLLECTION) && git init --quiet && git add --all
+
+$(GET_PIP): tools/get_pip_standin.py
+	mkdir -p $(dir $@)
+	cp $< $@
+
+sanity: collection $(GET_PIP)
+	cd $(COLLECTION) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+units: collection
+	cd $(COLLECTION) && $(BIN)/python -m pytest tests/unit -q
+
+integration: collection
+	cd $(COLLECTION) && $(BIN)/python -m pytest tests/emulator tests/integration -q
+
+clean:
+	rm -rf $(COLLECTIONS) $(VENV) tests/output

@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mim.cm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE and should only be used by this collection.
+# Breaking changes may occur at any time.
+
+"""The one HTTP client of mim.cm: a requests Session per module run, NTLM, TLS, timeouts, JSON.
+
+Each call states which status codes it accepts; "not found" is data (None), anything else
+unexpected is a CmApiError that names the method, the API path, the status code, the server's
+message and its correlation ID. The password is handed to the auth handler and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.mim.cm.plugins.module_utils._errors import (
+    CmApiError,
+    CmConnectionError,
+    CmInputError,
+)
+
+try:
+    import requests
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+try:
+    from requests_ntlm import HttpNtlmAuth
+except ImportError:
+    HAS_REQUESTS_NTLM = False
+    REQUESTS_NTLM_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS_NTLM = True
+    REQUESTS_NTLM_IMPORT_ERROR = None
+
+
+API_ROOT = 'CertificateManagement'
+API_VERSION_PATH = 'api/v1.0'
+
+# The connection options every module shares; documented once in doc_fragments/connection.py.
+CONNECTION_ARGUMENT_SPEC = dict(
+    url=dict(type='str', required=True, fallback=(env_fallback, ['MIM_CM_URL'])),
+    username=dict(type='str', fallback=(env_fallback, ['MIM_CM_USERNAME'])),
+    password=dict(type='str', no_log=True, fallback=(env_fallback, ['MIM_CM_PASSWORD'])),
+    auth=dict(type='str', default='ntlm', choices=['ntlm'], fallback=(env_fallback, ['MIM_CM_AUTH'])),
+    validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['MIM_CM_VALIDATE_CERTS'])),
+    ca_path=dict(type='path', fallback=(env_fallback, ['MIM_CM_CA_PATH'])),
+    timeout=dict(type='int', default=30),
+)
+
+_CORRELATION_ID_RE = re.compile(
+    r'correlation\s*id\W{0,3}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})',
+    re.IGNORECASE,
+)
+
+
+def missing_libraries():
+    """[(library name, import traceback)] for every third-party library the client cannot import."""
+    missing = []
+    if not HAS_REQUESTS:
+        missing.append(('requests', REQUESTS_IMPORT_ERROR))
+    if not HAS_REQUESTS_NTLM:
+        missing.append(('requests-ntlm', REQUESTS_NTLM_IMPORT_ERROR))
+    return missing
+
+
+def api_base_url(url):
+    """The API's base URL (ending in /CertificateManagement/api/v1.0) from what the user wrote.
+
+    Accepts the server root, the root with /CertificateManagement, or the full API path, in any
+    letter case and with or without trailing slashes, and never doubles a part.
+    """
+    parts = urlsplit((url or '').strip())
+    if parts.scheme.lower() not in ('http', 'https') or not parts.hostname:
+        raise CmInputError('url must be an http:// or https:// address such as https://cm.example.com, not %r' % url)
+    if parts.username is not None or parts.password is not None:
+        # Never echo the value: it holds a secret.
+        raise CmInputError('url must not contain credentials: set username and password instead')
+    if parts.query or parts.fragment:
+        raise CmInputError('url must not have a query (?...) or fragment (#...): %r' % url)
+
+    segments = [segment for segment in parts.path.split('/') if segment]
+    lowered = [segment.lower() for segment in segments]
+    if lowered[-2:] == API_VERSION_PATH.split('/'):
+        segments = segments[:-2]
+        lowered = lowered[:-2]
+    if not lowered or lowered[-1] != API_ROOT.lower():
+        segments.append(API_ROOT)
+    path = '/' + '/'.join(segments + API_VERSION_PATH.split('/'))
+    return urlunsplit((parts.scheme.lower(), parts.netloc, path, '', ''))
+
+
+def correlation_id(message):
+    """The correlation ID a MIM CM error message carries, or None."""
+    match = _CORRELATION_ID_RE.search(message or '')
+    return match.group(1).lower() if match else None
+
+
+def _hint(status_code):
+    if status_code == 401:
+        return ('authentication failed: check username (DOMAIN\\user or user@domain) and password, '
+                'and that the server offers NTLM')
+    if status_code == 403:
+        return 'permission denied: the account lacks the MIM CM permission this call needs on the request'
+    if status_code == 404:
+        return ('not found: check url, and that the CM REST API is enabled on the server '
+                '(Clm.WebApi.Enabled in the CM web.config)')
+    return None
+
+
+class CmClient(object):
+    """One authenticated session with a MIM CM server, for one module run."""
+
+    def __init__(self, url, username=None, password=None, auth='ntlm', validate_certs=True, ca_path=None, timeout=30):
+        self.base_url = api_base_url(url)
+        self.base_path = urlsplit(self.base_url).path
+        if auth != 'ntlm':
+            raise CmInputError('auth %r is not supported; use ntlm' % auth)
+        if not username or not password:
+            raise CmInputError('username and password are required for auth=ntlm '
+                               '(options username/password or MIM_CM_USERNAME/MIM_CM_PASSWORD)')
+        self.username = username
+        self.timeout = timeout
+        # Passed on every call: a per-call verify that is a path or False wins over REQUESTS_CA_BUNDLE,
+        # which would silently replace a Session-level setting.
+        self.verify = (ca_path or True) if validate_certs else False
+        self.session = requests.Session()
+        self.session.auth = HttpNtlmAuth(username, password)
+        self.session.headers.update({'Accept': 'application/json'})
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(
+            url=params['url'],
+            username=params.get('username'),
+            password=params.get('password'),
+            auth=params.get('auth') or 'ntlm',
+            validate_certs=params.get('validate_certs', True),
+            ca_path=params.get('ca_path'),
+            timeout=params.get('timeout') or 30,
+        )
+
+    def close(self):
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # --- the API calls -------------------------------------------------------------------------
+
+    def get_request(self, request_id):
+        """The Request object with this GUID, or None when the server says it does not exist."""
+        status_code, data = self._call('GET', 'requests/%s' % quote(request_id), expected=(200, 204, 404))
+        if status_code != 200 or not data:
+            return None
+        return data
+
+    def set_request_status(self, request_id, put_status):
+        """PUT a status change; the updated Request (200), or None when the server answers 204."""
+        status_code, data = self._call('PUT', 'requests/%s' % quote(request_id), expected=(200, 204), body={'status': put_status})
+        if status_code == 204 or not data:
+            return None
+        return data
+
+    def search_requests(self, status=None, target_user=None):
+        """Requests matching the filters (a list; empty when the server answers 204)."""
+        params = {}
+        if status:
+            params['status'] = status
+        if target_user:
+            params['targetuser'] = target_user
+        status_code, data = self._call('GET', 'requests', expected=(200, 204), params=params)
+        if status_code == 204 or data is None:
+            return []
+        if not isinstance(data, list):
+            raise CmApiError('GET %s answered 200 with %s instead of a list of requests'
+                             % (self._path('requests'), type(data).__name__), 'GET', self._path('requests'), 200)
+        return data
+
+    # --- one HTTP exchange ---------------------------------------------------------------------
+
+    def _path(self, api_path):
+        return '%s/%s' % (self.base_path, api_path)
+
+    def _call(self, method, api_path, expected, params=None, body=None):
+        """Send one API call; return (status code, parsed JSON or None). Raise for any code not in `expected`."""
+        path = self._path(api_path)
+        try:
+            response = self.session.request(
+                method,
+                '%s/%s' % (self.base_url, api_path),
+                params=params,
+                json=body,
+                verify=self.verify,
+                timeout=self.timeout,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise CmConnectionError(
+                '%s %s failed: the TLS connection could not be verified (%s). If the server uses a private CA, '
+                'set ca_path to its CA bundle (PEM); validate_certs=false only for testing.' % (method, path, _reason(exc)),
+                method=method, api_path=path,
+            )
+        except requests.exceptions.Timeout as exc:
+            raise CmConnectionError(
+                '%s %s failed: no answer within %s seconds (%s); raise timeout if the server is slow.'
+                % (method, path, self.timeout, _reason(exc)),
+                method=method, api_path=path,
+            )
+        except requests.exceptions.ConnectionError as exc:
+            raise CmConnectionError('%s %s failed: cannot connect to the server (%s).' % (method, path, _reason(exc)),
+                                    method=method, api_path=path)
+        except PermissionError as exc:
+            # requests-ntlm raises this when the server does not answer the NTLM negotiation with a challenge.
+            raise CmApiError('%s %s failed: NTLM authentication was refused (%s).' % (method, path, exc), method, path, 401)
+        except requests.exceptions.RequestException as exc:
+            raise CmConnectionError('%s %s failed: %s' % (method, path, _reason(exc)), method=method, api_path=path)
+
+        if response.status_code not in expected:
+            raise _api_error(method, path, response)
+        return response.status_code, _json_body(method, path, response)
+
+
+def _reason(exc):
+    """A short reason from a requests exception: the innermost cause, without the request's URL repeated."""
+    text = str(exc)
+    for marker in ('Caused by ', "(Caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1].rstrip(')')
+    return text
+
+
+def _json_body(method, path, response):
+    if not response.content or not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise CmApiError('%s %s answered %s with a body that is not JSON (%s): %r'
+                         % (method, path, response.status_code, response.headers.get('Content-Type', 'no content type'),
+                            response.text[:200]),
+                         method, path, response.status_code)
+
+
+def _server_message(response):
+    """The server's own message: `Message` (and `ExceptionMessage`) of an ASP.NET error, or the body's start."""
+    try:
+        data = response.json()
+    except ValueError:
+        text = (response.text or '').strip()
+        if not text or text.lstrip().startswith('<'):
+            return None
+        return text[:300]
+    if isinstance(data, dict):
+        parts = [str(data[key]) for key in ('Message', 'ExceptionMessage', 'MessageDetail') if data.get(key)]
+        return ' '.join(parts) or None
+    if isinstance(data, str):
+        return data
+    return None
+
+
+def _api_error(method, path, response):
+    server_message = _server_message(response)
+    corr_id = correlation_id(server_message)
+    message = '%s %s failed: HTTP %s' % (method, path, response.status_code)
+    if response.reason:
+        message += ' %s' % response.reason
+    if server_message:
+        message += ': %s' % server_message
+    if corr_id and corr_id not in message.lower():
+        message += ' (correlation ID %s)' % corr_id
+    hint = _hint(response.status_code)
+    if hint:
+        message += '. Hint: %s' % hint
+    return CmApiError(message, method, path, response.status_code, server_message=server_message, correlation_id=corr_id)

@@ -1,0 +1,260 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mim.cm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: cm_request
+short_description: Make a MIM CM certificate request reach a final status
+version_added: 0.1.0
+description:
+  - Declares where a Microsoft Identity Manager Certificate Management (MIM CM) certificate request must end up,
+    V(completed), V(canceled) or V(abandoned), and makes it so through the CM REST API.
+  - Reads the request first and sends the change (C(PUT /CertificateManagement/api/v1.0/requests/{id})) only when it is
+    needed, so running the task again changes nothing.
+  - A request already in the target status is left alone (C(changed=false)). A request in another final status
+    (Completed, Canceled, Denied or Failed) cannot change any more; the task fails without sending anything.
+  - Any other request is sent the change and the server decides; its refusal is reported with its own message and
+    correlation ID.
+  - Abandoning is an action, not a status; an abandoned request ends V(Failed), so V(abandoned) is reached when the
+    request is V(Failed).
+  - There is no approve or deny call in the CM REST API; approve requests in the CM portal.
+author:
+  - mim.cm developers (@mim-cm)
+extends_documentation_fragment:
+  - mim.cm.connection
+  - mim.cm.attributes
+attributes:
+  check_mode:
+    description: Sends no change; returns the request as it would be after the change.
+    support: full
+  diff_mode:
+    description: Returns the status before and after the change.
+    support: full
+  idempotent:
+    description: A second run with the same options changes nothing and reports C(changed=false).
+    support: full
+  platform:
+    description: Runs wherever Python can reach the CM server over HTTPS, usually the controller (C(delegate_to) V(localhost)).
+    support: full
+    platforms: posix
+options:
+  id:
+    description:
+      - The GUID of the certificate request, as the CM portal or API shows it.
+      - Letter case and surrounding braces do not matter; anything that is not a GUID fails before any network traffic.
+    type: str
+    required: true
+    aliases: [uuid]
+  status:
+    description:
+      - Where the request must end up.
+      - V(completed) completes an Approved or Executing request (it then shows V(Completed)).
+      - V(canceled) cancels a Pending, Approved or Executing request (it then shows V(Canceled)).
+      - V(abandoned) abandons an Approved or Executing request (it then shows V(Failed)).
+    type: str
+    required: true
+    choices: [completed, canceled, abandoned]
+notes:
+  - The account needs the MIM CM permissions for the change (Execute to complete a request); without them the server
+    answers 403 and the task fails saying so.
+'''
+
+EXAMPLES = r'''
+- name: Complete an approved certificate request
+  mim.cm.cm_request:
+    url: https://cm.example.com
+    username: EXAMPLE\svc-ansible
+    password: "{{ vault_cm_password }}"
+    id: a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099
+    status: completed
+  delegate_to: localhost
+  register: completed_request
+
+- name: Show when it was completed
+  ansible.builtin.debug:
+    msg: "{{ completed_request.request.uuid }} is {{ completed_request.request.status }} since {{ completed_request.request.completed }}"
+
+- name: Cancel a request, with the connection set once for every mim.cm module
+  module_defaults:
+    group/mim.cm.cm:
+      url: https://cm.example.com
+      username: svc-ansible@example.com
+      password: "{{ vault_cm_password }}"
+      ca_path: /etc/pki/example-ca.pem
+  block:
+    - name: Cancel the request
+      mim.cm.cm_request:
+        id: 5B0E8A43-0C6F-4A57-9F0A-7A1C3E2D4B10
+        status: canceled
+
+- name: Abandon a request stuck in Executing (it ends Failed)
+  mim.cm.cm_request:
+    id: "{{ stuck_request_id }}"
+    status: abandoned
+  # url, username and password from MIM_CM_URL, MIM_CM_USERNAME and MIM_CM_PASSWORD
+'''
+
+RETURN = r'''
+request:
+  description:
+    - The request's facts after the task, converted from the API's Request object to snake_case.
+    - In check mode, the request as it was read, with RV(request.status) and RV(request.status_code) set to where the change leads.
+  returned: success
+  type: dict
+  contains:
+    uuid:
+      description: The request's GUID, in lower case.
+      type: str
+      sample: a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099
+    status:
+      description: The status name, or V(null) for a number the API does not document (see RV(request.status_code)).
+      type: str
+      sample: Completed
+    status_code:
+      description: The status number as the API sends it (Approved 3, Denied 4, Completed 8, Failed 9, Pending 16, Canceled 17, Executing 18).
+      type: int
+      sample: 8
+    request_type:
+      description: The request type name (V(Enroll), V(Unblock)), or V(null) for a number without a known name.
+      type: str
+      sample: Enroll
+    request_type_code:
+      description: The request type number as the API sends it.
+      type: int
+      sample: 1
+    flags:
+      description: The request's flags as the API sends them (Smartcard is 2).
+      type: int
+      sample: 2
+    data_collection:
+      description: The data collected for the request.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: The data item's name.
+          type: str
+        value:
+          description: The data item's value.
+          type: str
+      sample: [{name: Reason, value: New employee}]
+    data_collection_flags:
+      description: The data collection flags as the API sends them.
+      type: int
+      sample: 32
+    originator_user_uuid:
+      description: The GUID of the user who submitted the request, in lower case.
+      type: str
+    target_user_uuid:
+      description: The GUID of the user the request is for, in lower case.
+      type: str
+    submitted:
+      description: When the request was submitted (ISO 8601, UTC).
+      type: str
+      sample: '2015-07-07T23:36:21.93Z'
+    completed:
+      description: When the request was completed (ISO 8601, UTC), or V(null) while it is not.
+      type: str
+      sample: '2015-07-07T23:37:37.767Z'
+    new_profile_uuid:
+      description: The GUID of the profile the request creates, in lower case (all zeros when unset).
+      type: str
+    old_profile_uuid:
+      description: The GUID of the profile the request replaces, in lower case (all zeros when unset).
+      type: str
+    new_smartcard_uuid:
+      description: The GUID of the smart card the request creates, in lower case (all zeros when unset).
+      type: str
+    old_smartcard_uuid:
+      description: The GUID of the smart card the request replaces, in lower case (all zeros when unset).
+      type: str
+    priority:
+      description: The request's priority, 0 to 255.
+      type: int
+      sample: 0
+    comment:
+      description: The request's comment.
+      type: str
+      sample: ''
+    profile_template_uuid:
+      description: The GUID of the profile template, in lower case.
+      type: str
+    security_descriptor:
+      description: The request's security descriptor in SDDL, without the NUL padding the API adds.
+      type: str
+    is_smartcard:
+      description: Whether the request is for a smart card.
+      type: bool
+    is_enrollment_agent:
+      description: Whether the request was made by an enrollment agent.
+      type: bool
+    is_data_collection_complete:
+      description: Whether all data for the request has been collected.
+      type: bool
+diff:
+  description: The status before and after, when the task changed (or in check mode would change) the request.
+  returned: changed
+  type: dict
+  sample: {before: {status: Approved}, after: {status: Completed}}
+status_code:
+  description: The HTTP status code of the call that failed.
+  returned: failure, when the server answered
+  type: int
+  sample: 403
+correlation_id:
+  description: The correlation ID of the server's error, to find it in the CM server's event log.
+  returned: failure, when the server gave one
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mim.cm.plugins.module_utils._client import (
+    CONNECTION_ARGUMENT_SPEC,
+    CmClient,
+    missing_libraries,
+)
+from ansible_collections.mim.cm.plugins.module_utils._converge import converge_request
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmError
+from ansible_collections.mim.cm.plugins.module_utils._request_model import TARGETS, normalize_guid
+
+
+def argument_spec():
+    spec = dict(CONNECTION_ARGUMENT_SPEC)
+    spec.update(
+        id=dict(type='str', required=True, aliases=['uuid']),
+        status=dict(type='str', required=True, choices=list(TARGETS)),
+    )
+    return spec
+
+
+def run(module, client):
+    """Converge the request; return (changed, request facts, diff)."""
+    request_id = normalize_guid(module.params['id'])
+    outcome = converge_request(client, request_id, module.params['status'], check_mode=module.check_mode)
+    return outcome.changed, outcome.request, outcome.diff
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    for library, import_error in missing_libraries():
+        module.fail_json(msg=missing_required_lib(library), exception=import_error)
+
+    try:
+        with CmClient.from_params(module.params) as client:
+            changed, request, diff = run(module, client)
+    except CmError as exc:
+        module.fail_json(msg=exc.message, **exc.details)
+
+    result = dict(changed=changed, request=request)
+    if diff:
+        result['diff'] = diff
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
