@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
-COLLECTIONS := $(CURDIR)/.build
+COLLECTIONS ?= $(CURDIR)/.build
 COLLECTION := $(COLLECTIONS)/ansible_collections/mim/cm
 # ansible-test --venv bootstraps pip with a script it cannot download here; see tools/get_pip_standin.py.
 GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py

@@ -11,13 +11,13 @@ import pathlib
 import sys
 
 COLLECTION_ROOT = pathlib.Path(__file__).resolve().parents[1]
-COLLECTIONS_PATH = COLLECTION_ROOT.parents[2]
 
-if COLLECTION_ROOT.parent.name != 'mim' or COLLECTION_ROOT.parents[1].name != 'ansible_collections':
+if COLLECTION_ROOT.parts[-3:-1] != ('ansible_collections', 'mim'):
     raise RuntimeError(
         'the tests must run inside a copy of the collection at .../ansible_collections/mim/cm, not in %s: '
         'run them with `make test` (or `make units` / `make integration`)' % COLLECTION_ROOT
     )
 
+COLLECTIONS_PATH = COLLECTION_ROOT.parents[2]
 if str(COLLECTIONS_PATH) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_PATH))

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mim.cm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Start and stop the MIM CM emulator as a separate process, and read what it saw.
+
+Used by the integration tests, the emulator's own tests and the demo: one place that knows the
+emulator's command line, its state directory and its log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import select
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlsplit
+
+EMULATOR_DIR = pathlib.Path(__file__).resolve().parent
+EMULATOR_SCRIPT = EMULATOR_DIR / 'cm_emulator.py'
+USERS_FILE = EMULATOR_DIR / 'users.txt'
+
+
+def read_users(path=USERS_FILE):
+    """{user name: (DOMAIN\\user login, password)} from a pyspnego NTLM_USER_FILE."""
+    users = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith('#'):
+            domain, user, password = line.split(':', 2)
+            users[user] = ('%s\\%s' % (domain, user), password)
+    return users
+
+
+class EmulatorProcess(object):
+    """One emulator process on 127.0.0.1 with a free port; stop it by PID with stop()."""
+
+    def __init__(self, state_dir, *options):
+        self.state_dir = pathlib.Path(state_dir)
+        self.options = [str(option) for option in options]
+        self.process = None
+        self.url = None
+
+    @property
+    def ca_path(self):
+        return str(self.state_dir / 'ca.pem')
+
+    @property
+    def log_path(self):
+        return self.state_dir / 'exchanges.jsonl'
+
+    def start(self, timeout=30):
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, str(EMULATOR_SCRIPT), '--state-dir', str(self.state_dir), '--port', '0'] + self.options
+        with open(self.state_dir / 'emulator.stderr', 'ab') as stderr:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
+        self.url = self._read_url(timeout)
+        return self
+
+    def _read_url(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, dummy, dummy = select.select([self.process.stdout], [], [], 0.1)
+            if ready:
+                line = self.process.stdout.readline().decode().strip()
+                if line:
+                    return line
+            if self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError('the emulator did not print its URL within %s s; see %s' % (timeout, self.state_dir / 'emulator.stderr'))
+
+    def stop(self):
+        """Stop the emulator by its PID (SIGTERM, then SIGKILL after 10 s); return its exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process.stdout.close()
+        return self.process.returncode
+
+    def stderr(self):
+        """What the emulator wrote to stderr (its own log of refusals and failed logins)."""
+        return (self.state_dir / 'emulator.stderr').read_text()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    # --- what the emulator saw and holds --------------------------------------------------------
+
+    def exchanges(self):
+        """Every logged HTTP exchange on an API path, in order."""
+        if not self.log_path.exists():
+            return []
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
+
+    def api_calls(self):
+        """The exchanges that were API calls, not authentication legs."""
+        return [exchange for exchange in self.exchanges() if not exchange['auth_leg']]
+
+    def _admin(self, path):
+        parts = urlsplit(self.url)
+        context = ssl.create_default_context(cafile=self.ca_path) if parts.scheme == 'https' else None
+        with urllib.request.urlopen('%s://%s/_emulator/%s' % (parts.scheme, parts.netloc, path), context=context, timeout=10) as response:
+            return json.loads(response.read().decode())
+
+    def stored_request(self, request_id):
+        """The request as the emulator holds it now (API shape), read through the admin side door."""
+        return self._admin('requests/%s' % request_id)

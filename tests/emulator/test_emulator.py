@@ -1,0 +1,550 @@
+"""Tests of the MIM CM emulator: a real subprocess, real HTTP/1.1, TLS and NTLM (requests + requests-ntlm)."""
+
+# pylint: disable=redefined-outer-name
+
+import base64
+import datetime
+import http.client
+import json
+import re
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import spnego
+from cryptography import x509
+from requests_ntlm import HttpNtlmAuth
+from spnego.channel_bindings import GssChannelBindings
+
+from launcher import EMULATOR_SCRIPT as EMULATOR, EmulatorProcess, read_users
+
+HERE = Path(__file__).resolve().parent
+
+USERS = read_users()
+ADMIN = USERS["cmadmin"]
+READER = USERS["cmreader"]
+ADMIN_GUID = "a0000000-0000-4000-8000-000000000001"
+READER_GUID = "a0000000-0000-4000-8000-000000000002"
+
+EXAMPLE = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099"
+UNKNOWN = "deadbeef-0000-4000-8000-000000000000"
+# One seeded request per status number (some seeded in upper case).
+BY_STATUS = {
+    16: "5eed0016-0000-4000-8000-000000000001",
+    3: "5eed0003-0000-4000-8000-000000000001",
+    18: "5EED0018-0000-4000-8000-000000000002",
+    8: "5eed0008-0000-4000-8000-000000000001",
+    17: "5eed0017-0000-4000-8000-000000000001",
+    4: "5EED0004-0000-4000-8000-000000000001",
+    9: "5eed0009-0000-4000-8000-000000000001",
+}
+SEEDED_COUNT = 12
+
+FIELDS = [
+    "Uuid", "RequestType", "Status", "Flags", "DataCollection", "DataCollectionFlags", "OriginatorUserUuid",
+    "TargetUserUuid", "Submitted", "Completed", "NewProfileUuid", "OldProfileUuid", "NewSmartcardUuid",
+    "OldSmartcardUuid", "Priority", "Comment", "ProfileTemplateUuid", "SecurityDescriptor", "IsSmartcard",
+    "IsEnrollmentAgent", "IsDataCollectionComplete",
+]
+# cm-api.md's PUT table: (current status, requested status) -> new status; every other pair is refused.
+ALLOWED = {
+    (3, "Completed"): 8, (18, "Completed"): 8,
+    (16, "Canceled"): 17, (3, "Canceled"): 17, (18, "Canceled"): 17,
+    (3, "Abandoned"): 9, (18, "Abandoned"): 9,
+}
+GUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+CORRELATION = re.compile(rf"^An error has occurred\. .+ Correlation ID: ({GUID})$")
+COMPLETED_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+TEMPLATE = "0f1e2d3c-4b5a-4697-8877-665544332211"
+
+
+class Emulator(EmulatorProcess):
+    """One emulator subprocess with its own state directory, and the calls the tests make to it."""
+
+    def __init__(self, workdir, *args):
+        super().__init__(workdir / "state", *args)
+        self.start()
+        self.state = self.state_dir
+        self.proc = self.process
+        self.api = self.url + "/api/v1.0/"
+        self.root = self.url[:-len("/CertificateManagement")]
+        self.port = int(self.root.rsplit(":", 1)[1])
+        self.verify = self.ca_path if self.url.startswith("https:") else True
+
+    def session(self, user=ADMIN):
+        session = requests.Session()
+        session.auth = HttpNtlmAuth(*user)
+        return session
+
+    def call(self, method, path, user=ADMIN, session=None, **kwargs):
+        """One API call; pass verify= on every call (REQUESTS_CA_BUNDLE would override Session.verify)."""
+        session = session or self.session(user)
+        return session.request(method, self.api + path, verify=self.verify, timeout=10, **kwargs)
+
+    def admin(self, method, path):
+        return requests.request(method, f"{self.root}/_emulator/{path}", verify=self.verify, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    emulator = Emulator(tmp_path_factory.mktemp("emulator"))
+    yield emulator
+    assert emulator.stop() == 0
+
+
+@pytest.fixture
+def emu(shared):
+    """The default emulator, reset to its seed."""
+    assert shared.admin("POST", "reset").status_code == 204
+    return shared
+
+
+@pytest.fixture
+def start(tmp_path):
+    """Start an emulator with extra switches; stopped (and checked for a clean exit) afterwards."""
+    started = []
+
+    def _start(*args):
+        emulator = Emulator(tmp_path / f"emulator{len(started)}", *args)
+        started.append(emulator)
+        return emulator
+
+    yield _start
+    for emulator in started:
+        assert emulator.stop() == 0
+
+
+# ---- start-up, auth ---------------------------------------------------------------------------
+
+def test_startup_writes_url_ca_and_pid(shared):
+    assert re.fullmatch(r"https://127\.0\.0\.1:\d+/CertificateManagement", shared.url)
+    assert (shared.state / "url").read_text(encoding="utf-8").strip() == shared.url
+    assert int((shared.state / "emulator.pid").read_text(encoding="utf-8")) == shared.proc.pid
+    assert (shared.state / "ca.pem").read_text(encoding="utf-8").startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_sigterm_stops_cleanly_and_removes_pid_file(start):
+    emulator = start("--plain-http")
+    assert emulator.stop() == 0
+    assert not (emulator.state / "emulator.pid").exists()
+    assert "stopping (SIGTERM)" in emulator.stderr()
+
+
+def test_unauthenticated_request_gets_401_with_both_schemes(emu):
+    response = requests.get(emu.api + f"requests/{EXAMPLE}", verify=emu.verify, timeout=10)
+    assert response.status_code == 401
+    assert response.raw.headers.getlist("WWW-Authenticate") == ["Negotiate", "NTLM"]
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert b"401" in response.content
+
+
+def test_wrong_password_ends_in_401(emu):
+    response = emu.call("GET", f"requests/{EXAMPLE}", user=(ADMIN[0], "wrong-password"))
+    assert response.status_code == 401
+    assert [r.status_code for r in response.history] == [401, 401]
+    assert "NTLM authentication failed" in emu.stderr()
+
+
+def test_unknown_user_ends_in_401(emu):
+    assert emu.call("GET", f"requests/{EXAMPLE}", user=("CONTOSO\\nobody", "x")).status_code == 401
+
+
+# ---- GET ---------------------------------------------------------------------------------------
+
+def test_documented_example_read(emu):
+    response = emu.call("GET", f"requests/{EXAMPLE}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    request = response.json()
+    assert list(request) == FIELDS
+    assert request["Uuid"] == EXAMPLE
+    assert (request["Status"], request["RequestType"], request["Flags"], request["DataCollectionFlags"]) == (3, 1, 2, 32)
+    assert (request["Priority"], request["Comment"], request["Submitted"]) == (0, "", "2015-07-07T23:36:21.93Z")
+    assert request["Completed"] == "0001-01-01T00:00:00"
+    assert (request["IsSmartcard"], request["IsEnrollmentAgent"], request["IsDataCollectionComplete"]) == (True, False, False)
+    assert all(request[key] != "00000000-0000-0000-0000-000000000000" for key in ("NewProfileUuid", "NewSmartcardUuid", "ProfileTemplateUuid"))
+    assert all(set(item) == {"Name", "Value"} for item in request["DataCollection"])
+    assert request["SecurityDescriptor"].startswith("O:") and request["SecurityDescriptor"].endswith("\u0000")
+    assert "\\u0000" in response.text
+
+
+def test_guid_matching_is_case_insensitive_and_keeps_seeded_case(emu):
+    upper = emu.call("GET", f"requests/{EXAMPLE.upper()}")
+    assert upper.status_code == 200 and upper.json()["Uuid"] == EXAMPLE
+    lower = emu.call("GET", "requests/5eed0016-0000-4000-8000-000000000002")
+    assert lower.status_code == 200 and lower.json()["Uuid"] == "5EED0016-0000-4000-8000-000000000002"
+
+
+def test_routes_are_case_insensitive(emu):
+    session = emu.session()
+    url = f"{emu.root}/certificatemanagement/API/V1.0/Requests/{EXAMPLE}"
+    response = session.get(url, verify=emu.verify, timeout=10)
+    assert response.status_code == 200 and response.json()["Uuid"] == EXAMPLE
+    search = session.get(f"{emu.root}/CERTIFICATEMANAGEMENT/api/v1.0/REQUESTS", params={"STATUS": "approved"}, verify=emu.verify, timeout=10)
+    assert search.status_code == 200 and {r["Status"] for r in search.json()} == {3}
+
+
+def test_unknown_guid_is_204_by_default(emu):
+    response = emu.call("GET", f"requests/{UNKNOWN}")
+    assert response.status_code == 204 and response.content == b""
+
+
+@pytest.mark.parametrize("mode", ["404", "403"])
+def test_unknown_guid_modes(start, mode):
+    emulator = start("--unknown-request", mode)
+    response = emulator.call("GET", f"requests/{UNKNOWN}")
+    assert response.status_code == int(mode)
+    assert UNKNOWN in response.json()["Message"]
+    assert emulator.call("GET", f"requests/{EXAMPLE}").status_code == 200
+
+
+def test_other_api_paths_are_404_and_wrong_methods_405(emu):
+    session = emu.session()
+    for path in ("profiles", "requests/x/y", "../v2.0/requests"):
+        response = emu.call("GET", path, session=session)
+        assert response.status_code == 404
+        assert response.json()["Message"].startswith("No HTTP resource was found that matches the request URI")
+    assert emu.call("DELETE", f"requests/{EXAMPLE}", session=session).status_code == 405
+    assert emu.call("PUT", "requests", session=session, json={"status": "Completed"}).status_code == 405
+    assert emu.call("GET", "requests/not-a-guid", session=session).status_code == 400
+
+
+# ---- search ------------------------------------------------------------------------------------
+
+def test_search_without_filters_returns_everything(emu):
+    response = emu.call("GET", "requests")
+    assert response.status_code == 200
+    found = response.json()
+    assert len(found) == SEEDED_COUNT and list(found[0]) == FIELDS
+
+
+def test_search_by_status(emu):
+    session = emu.session()
+    for name, number, count in (("Pending", 16, 3), ("pEnDiNg", 16, 3), ("Approved", 3, 3), ("Executing", 18, 2), ("Completed", 8, 1),
+                                ("Canceled", 17, 1), ("Denied", 4, 1), ("Failed", 9, 1)):
+        found = emu.call("GET", "requests", session=session, params={"status": name}).json()
+        assert len(found) == count and {r["Status"] for r in found} == {number}, name
+    none = emu.call("GET", "requests", session=session, params={"status": "None"})
+    assert none.status_code == 204 and none.content == b""
+
+
+def test_search_targetuser_current(emu):
+    mine = emu.call("GET", "requests", params={"targetuser": "current"}).json()
+    assert len(mine) == 5 and {r["TargetUserUuid"].lower() for r in mine} == {ADMIN_GUID}
+    theirs = emu.call("GET", "requests", user=READER, params={"targetuser": "Current"}).json()
+    assert len(theirs) == 3 and {r["TargetUserUuid"].lower() for r in theirs} == {READER_GUID}
+    both = emu.call("GET", "requests", params={"targetuser": "current", "status": "Pending"}).json()
+    assert [r["Uuid"] for r in both] == [BY_STATUS[16]]
+
+
+def test_search_rejects_bad_filters(emu):
+    session = emu.session()
+    bad_status = emu.call("GET", "requests", session=session, params={"status": "Abandoned"})
+    assert bad_status.status_code == 400 and "Abandoned" in bad_status.json()["Message"]
+    bad_target = emu.call("GET", "requests", session=session, params={"targetuser": ADMIN_GUID})
+    assert bad_target.status_code == 400 and "current" in bad_target.json()["Message"]
+
+
+def test_alternative_modes_empty_array_and_put_204(start):
+    emulator = start("--empty-search", "array", "--put-response", "204")
+    empty = emulator.call("GET", "requests", params={"status": "None"})
+    assert empty.status_code == 200 and empty.json() == []
+    put = emulator.call("PUT", f"requests/{EXAMPLE}", json={"status": "Completed"})
+    assert put.status_code == 204 and put.content == b""
+    assert emulator.stored_request(EXAMPLE)["Status"] == 8
+
+
+# ---- PUT ---------------------------------------------------------------------------------------
+
+def test_documented_example_completed(emu):
+    session = emu.session()
+    before = emu.call("GET", f"requests/{EXAMPLE}", session=session).json()
+    response = emu.call("PUT", f"requests/{EXAMPLE}", session=session, json={"status": "Completed"})
+    assert response.status_code == 200
+    after = response.json()
+    assert list(after) == FIELDS
+    assert after["Status"] == 8
+    assert COMPLETED_TIME.match(after["Completed"])
+    assert {k: v for k, v in after.items() if k not in ("Status", "Completed")} == {k: v for k, v in before.items() if k not in ("Status", "Completed")}
+    assert emu.call("GET", f"requests/{EXAMPLE}", session=session).json() == after
+
+
+@pytest.mark.parametrize("target", ["Completed", "Canceled", "Abandoned"])
+@pytest.mark.parametrize("current", sorted(BY_STATUS))
+def test_every_transition(emu, current, target):
+    guid = BY_STATUS[current]
+    before = emu.stored_request(guid)
+    assert before["Status"] == current
+    response = emu.call("PUT", f"requests/{guid}", json={"status": target})
+    after = emu.stored_request(guid)
+    if (current, target) in ALLOWED:
+        assert response.status_code == 200
+        assert response.json() == after
+        assert after["Status"] == ALLOWED[(current, target)]
+        if target == "Completed":
+            assert COMPLETED_TIME.match(after["Completed"])
+        else:
+            assert after["Completed"] == before["Completed"]
+    else:
+        assert response.status_code == 500
+        match = CORRELATION.match(response.json()["Message"])
+        assert match, response.text
+        assert match.group(1) in emu.stderr()
+        assert after == before
+
+
+def test_put_unknown_guid_is_500(emu):
+    response = emu.call("PUT", f"requests/{UNKNOWN}", json={"status": "Canceled"})
+    assert response.status_code == 500 and CORRELATION.match(response.json()["Message"])
+
+
+def test_put_key_and_value_are_case_insensitive(emu):
+    response = emu.call("PUT", f"requests/{BY_STATUS[16].upper()}", json={"STATUS": "canceled"})
+    assert response.status_code == 200 and response.json()["Status"] == 17
+
+
+def test_put_bad_bodies_are_400(emu):
+    session = emu.session()
+    url = f"requests/{EXAMPLE}"
+    for body in (b"not json", b"[]", b"{}", b'{"status": "Approved"}', b'{"status": 8}'):
+        response = emu.call("PUT", url, session=session, data=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, body
+        assert response.json()["Message"]
+    assert emu.stored_request(EXAMPLE)["Status"] == 3
+
+
+def test_read_only_user_reads_but_gets_403_on_put_and_post(emu):
+    session = emu.session(READER)
+    assert emu.call("GET", f"requests/{EXAMPLE}", session=session).status_code == 200
+    put = emu.call("PUT", f"requests/{EXAMPLE}", session=session, json={"status": "Completed"})
+    assert put.status_code == 403 and "CONTOSO\\cmreader" in put.json()["Message"]
+    post = emu.call("POST", "requests", session=session, json={"profiletemplateuuid": TEMPLATE, "type": "Enroll"})
+    assert post.status_code == 403
+    assert emu.stored_request(EXAMPLE)["Status"] == 3
+    assert len(emu.admin("GET", "requests").json()) == SEEDED_COUNT
+
+
+def test_read_only_user_switch_replaces_the_seed_list(start):
+    emulator = start("--read-only-user", "contoso\\CMADMIN")
+    assert emulator.call("PUT", f"requests/{EXAMPLE}", json={"status": "Completed"}).status_code == 403
+    assert emulator.call("PUT", f"requests/{EXAMPLE}", user=READER, json={"status": "Completed"}).status_code == 200
+
+
+# ---- POST --------------------------------------------------------------------------------------
+
+def test_post_creates_a_pending_request(emu):
+    session = emu.session()
+    body = {"profiletemplateuuid": TEMPLATE, "datacollection": [{"Reason": "test"}, {"Badge": None}],
+            "type": "Enroll", "comment": "created by a test", "priority": 7}
+    response = emu.call("POST", "requests", session=session, json=body)
+    assert response.status_code == 201
+    location = response.json()
+    match = re.fullmatch(rf"api/v1\.0/requests/({GUID})", location)
+    assert match and response.text == json.dumps(location)
+    assert response.headers["Location"] == f"{emu.url}/{location}"
+    created = emu.call("GET", f"requests/{match.group(1)}", session=session).json()
+    assert list(created) == FIELDS
+    assert (created["Status"], created["RequestType"], created["Priority"], created["Comment"]) == (16, 1, 7, "created by a test")
+    assert created["OriginatorUserUuid"] == ADMIN_GUID and created["TargetUserUuid"] == ADMIN_GUID
+    assert created["ProfileTemplateUuid"] == TEMPLATE and created["Completed"] == "0001-01-01T00:00:00"
+    assert created["DataCollection"] == [{"Name": "Reason", "Value": "test"}, {"Name": "Badge", "Value": None}]
+    assert len(emu.call("GET", "requests", session=session).json()) == SEEDED_COUNT + 1
+
+
+def test_post_accepts_datacollection_as_a_string_and_a_target(emu):
+    body = {"ProfileTemplateUuid": TEMPLATE, "DataCollection": '[{"Reason":"unblock"}]', "Target": READER_GUID, "Type": "unblock"}
+    response = emu.call("POST", "requests", json=body)
+    assert response.status_code == 201
+    created = emu.stored_request(response.json().rsplit("/", 1)[1])
+    assert (created["RequestType"], created["TargetUserUuid"], created["OriginatorUserUuid"]) == (5, READER_GUID, ADMIN_GUID)
+    assert created["DataCollection"] == [{"Name": "Reason", "Value": "unblock"}]
+
+
+def test_post_rejects_bad_bodies(emu):
+    session = emu.session()
+    for body in ({"profiletemplateuuid": TEMPLATE, "type": "Renew"}, {"type": "Enroll"},
+                 {"profiletemplateuuid": TEMPLATE, "type": "Enroll", "priority": 256},
+                 {"profiletemplateuuid": TEMPLATE, "type": "Enroll", "datacollection": "not json"}):
+        assert emu.call("POST", "requests", session=session, json=body).status_code == 400, body
+
+
+# ---- switches ----------------------------------------------------------------------------------
+
+def test_plain_http(start):
+    emulator = start("--plain-http")
+    assert emulator.url.startswith("http://127.0.0.1:")
+    assert not (emulator.state / "ca.pem").exists()
+    response = emulator.call("GET", f"requests/{EXAMPLE}")
+    assert response.status_code == 200 and response.json()["Status"] == 3
+
+
+def test_api_disabled_answers_404_everywhere(start):
+    emulator = start("--api-disabled")
+    session = emulator.session()
+    for method, path in (("GET", f"requests/{EXAMPLE}"), ("GET", "requests"), ("PUT", f"requests/{EXAMPLE}"), ("POST", "requests")):
+        response = emulator.call(method, path, session=session, json={})
+        assert response.status_code == 404 and "No HTTP resource" in response.json()["Message"]
+    assert [e["status"] for e in emulator.exchanges()][:3] == [401, 401, 404]
+
+
+def test_custom_seed_with_defaults_and_relative_times(start, tmp_path):
+    seed = {"users": {"CONTOSO\\cmadmin": ADMIN_GUID}, "requests": [
+        {"uuid": "aaaaaaaa-0000-4000-8000-000000000031", "status": 16, "Submitted": "now-30d-5m"},
+        {"Uuid": "aaaaaaaa-0000-4000-8000-000000000002", "Submitted": "now+2h", "Completed": "NOW"},
+    ]}
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps(seed), encoding="utf-8")
+    emulator = start("--seed", str(seed_file))
+    old, new = emulator.admin("GET", "requests").json()
+    assert list(old) == FIELDS and old["Status"] == 16 and new["Status"] == 0
+    assert old["Completed"] == "0001-01-01T00:00:00" and old["TargetUserUuid"] == "00000000-0000-0000-0000-000000000000"
+    assert old["DataCollection"] == [] and old["SecurityDescriptor"].endswith("\u0000") and old["IsSmartcard"] is False
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def age(text):
+        assert COMPLETED_TIME.match(text)
+        return (now - datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)).total_seconds()
+
+    assert abs(age(old["Submitted"]) - (30 * 86400 + 300)) < 60
+    assert abs(age(new["Submitted"]) + 7200) < 60 and abs(age(new["Completed"])) < 60
+    # No read_only_users in this seed: nobody is read-only.
+    assert emulator.call("PUT", "requests/aaaaaaaa-0000-4000-8000-000000000031", user=READER, json={"status": "Canceled"}).status_code == 200
+
+
+def test_bad_seed_exits_2(tmp_path):
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps({"requests": [{"Uuid": "x"}]}), encoding="utf-8")
+    result = subprocess.run([sys.executable, str(EMULATOR), "--state-dir", str(tmp_path / "state"), "--seed", str(seed_file)],
+                            capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 2 and result.stdout == "" and "Uuid must be a GUID" in result.stderr
+
+
+# ---- the log and keep-alive --------------------------------------------------------------------
+
+def test_log_counts_auth_legs_calls_and_connections(start):
+    emulator = start()
+    session = emulator.session()
+    statuses = [
+        emulator.call("GET", f"requests/{EXAMPLE}", session=session).status_code,
+        emulator.call("GET", f"requests/{UNKNOWN}", session=session).status_code,
+        emulator.call("GET", "nothing-here", session=session).status_code,
+        emulator.call("PUT", f"requests/{BY_STATUS[8]}", session=session, json={"status": "Completed"}).status_code,
+        emulator.call("GET", "requests", session=session, params={"status": "Bogus"}).status_code,
+        emulator.call("PUT", f"requests/{BY_STATUS[16]}", session=session, json={"status": "Canceled"}).status_code,
+        emulator.call("POST", "requests", session=session, json={"profiletemplateuuid": TEMPLATE, "type": "Enroll"}).status_code,
+        emulator.call("GET", "requests", session=session, params={"status": "None"}).status_code,
+    ]
+    assert statuses == [200, 204, 404, 500, 400, 200, 201, 204]
+    reader = emulator.session(READER)
+    assert emulator.call("PUT", f"requests/{EXAMPLE}", session=reader, json={"status": "Completed"}).status_code == 403
+    assert emulator.call("GET", f"requests/{EXAMPLE}", session=reader).status_code == 200
+    emulator.admin("GET", "requests")  # the side door is not logged
+
+    log = emulator.exchanges()
+    assert all(set(e) == {"time", "connection", "method", "path", "query", "status", "auth_leg", "authorization", "user", "body"} for e in log)
+    assert [e["status"] for e in log] == [401, 401] + statuses + [401, 401, 403, 200]
+    # auth_leg: only the two 401s of each handshake; the call sent with the final NTLM token is an API call
+    assert [e["auth_leg"] for e in log] == [True, True] + [False] * 8 + [True, True, False, False]
+    assert [e["authorization"] for e in log] == [False, True, True] + [False] * 7 + [False, True, True, False]
+    api_calls = [(e["method"], e["status"]) for e in log if not e["auth_leg"]]
+    assert [status for _method, status in api_calls] == statuses + [403, 200]
+    assert len([call for call in api_calls if call[0] == "PUT"]) == 3
+    assert len([e for e in log if e["method"] == "PUT"]) == 2 + 3  # the reader's PUT went through the handshake (3 legs)
+    first, second = log[0]["connection"], log[-1]["connection"]
+    assert first != second and {e["connection"] for e in log} == {first, second}
+    assert [e["user"] for e in log[:3]] == [None, None, "CONTOSO\\cmadmin"] and log[-1]["user"] == "CONTOSO\\cmreader"
+    assert log[5]["path"] == f"/CertificateManagement/api/v1.0/requests/{BY_STATUS[8]}" and log[5]["body"] == {"status": "Completed"}
+    assert log[6]["query"] == "status=Bogus" and log[6]["body"] is None
+    assert all(COMPLETED_TIME.match(e["time"]) for e in log)
+
+
+# ---- NTLM over TLS: channel bindings are checked; a new Authorization header restarts ------------
+
+def end_point_bindings(der):
+    certificate = x509.load_der_x509_certificate(der)
+    from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
+    digest = hashes.Hash(certificate.signature_hash_algorithm)
+    digest.update(der)
+    return GssChannelBindings(application_data=b"tls-server-end-point:" + digest.finalize())
+
+
+def raw_ntlm_login(connection, path, bindings, scheme="NTLM", user=ADMIN):
+    """Run the NTLM handshake by hand on an http.client connection; return the final response."""
+    client = spnego.client(user[0], user[1], hostname="127.0.0.1", service="http", protocol="ntlm",
+                           channel_bindings=bindings, options=spnego.NegotiateOptions.use_ntlm)
+    connection.request("GET", path, headers={"Authorization": f"{scheme} {base64.b64encode(client.step()).decode()}"})
+    challenge = connection.getresponse()
+    challenge.read()
+    assert challenge.status == 401
+    token = base64.b64decode(challenge.getheader("WWW-Authenticate").split(" ", 1)[1])
+    connection.request("GET", path, headers={"Authorization": f"{scheme} {base64.b64encode(client.step(token)).decode()}"})
+    response = connection.getresponse()
+    response.read()
+    return response
+
+
+@pytest.fixture
+def tls_connection(emu):
+    context = ssl.create_default_context(cafile=emu.verify)
+    connection = http.client.HTTPSConnection("127.0.0.1", emu.port, context=context, timeout=10)
+    connection.connect()
+    yield connection
+    connection.close()
+
+
+PATH = f"/CertificateManagement/api/v1.0/requests/{EXAMPLE}"
+
+
+def test_right_channel_bindings_are_accepted_under_either_scheme(tls_connection):
+    bindings = end_point_bindings(tls_connection.sock.getpeercert(True))
+    assert raw_ntlm_login(tls_connection, PATH, bindings, scheme="Negotiate").status == 200
+    tls_connection.request("GET", PATH)  # the connection is authenticated now: no header needed
+    response = tls_connection.getresponse()
+    assert response.status == 200 and json.loads(response.read())["Uuid"] == EXAMPLE
+
+
+@pytest.mark.parametrize("bindings", [GssChannelBindings(application_data=b"tls-server-end-point:" + b"\x01" * 32), None], ids=["wrong", "none"])
+def test_wrong_or_missing_channel_bindings_are_refused(emu, tls_connection, bindings):
+    response = raw_ntlm_login(tls_connection, PATH, bindings)
+    assert response.status == 401
+    assert response.getheader("WWW-Authenticate") == "Negotiate, NTLM"
+    assert "bindings" in emu.stderr().lower()
+    # The connection survives the final 401, and a new handshake with the right bindings works on it.
+    right = end_point_bindings(tls_connection.sock.getpeercert(True))
+    assert raw_ntlm_login(tls_connection, PATH, right).status == 200
+    assert len({e["connection"] for e in emu.exchanges()[-4:]}) == 1
+
+
+def test_new_authorization_header_starts_a_new_handshake(tls_connection):
+    bindings = end_point_bindings(tls_connection.sock.getpeercert(True))
+    assert raw_ntlm_login(tls_connection, PATH, bindings).status == 200
+    negotiate = spnego.client(*ADMIN, protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm).step()
+    tls_connection.request("GET", PATH, headers={"Authorization": "NTLM " + base64.b64encode(negotiate).decode()})
+    challenge = tls_connection.getresponse()
+    challenge.read()
+    assert challenge.status == 401 and challenge.getheader("WWW-Authenticate").startswith("NTLM ")
+    tls_connection.request("GET", PATH)  # the old login is gone
+    response = tls_connection.getresponse()
+    response.read()
+    assert response.status == 401
+
+
+# ---- the admin side door -----------------------------------------------------------------------
+
+def test_admin_side_door(emu):
+    before = len(emu.exchanges())
+    everything = emu.admin("GET", "requests")
+    assert everything.status_code == 200 and len(everything.json()) == SEEDED_COUNT
+    assert list(everything.json()[0]) == FIELDS
+    assert emu.admin("GET", f"requests/{EXAMPLE.upper()}").json()["Uuid"] == EXAMPLE
+    assert emu.admin("GET", f"requests/{UNKNOWN}").status_code == 404
+    assert emu.admin("GET", "no-such-switch").status_code == 404
+    assert emu.call("PUT", f"requests/{EXAMPLE}", json={"status": "Canceled"}).status_code == 200
+    assert emu.stored_request(EXAMPLE)["Status"] == 17
+    assert emu.admin("POST", "reset").status_code == 204
+    assert emu.stored_request(EXAMPLE)["Status"] == 3
+    assert {e["path"].split("/")[1] for e in emu.exchanges()[before:]} == {"CertificateManagement"}
