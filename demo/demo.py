@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mim.cm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""`make demo`: start the emulator (HTTPS, NTLM), run demo/playbook.yml twice, show what went over the wire, stop.
+
+Run from the collection copy that `make demo` builds (.build/ansible_collections/mim/cm).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+DEMO_DIR = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(DEMO_DIR.parent / 'tests' / 'emulator'))
+
+from launcher import EmulatorProcess, read_users  # noqa: E402 pylint: disable=wrong-import-position
+
+
+def run_playbook(emulator, login, password):
+    env = dict(os.environ)
+    env.update(
+        MIM_CM_URL=emulator.url,
+        MIM_CM_USERNAME=login,
+        MIM_CM_PASSWORD=password,
+        MIM_CM_CA_PATH=emulator.ca_path,
+        ANSIBLE_LOCALHOST_WARNING='false',
+        ANSIBLE_INVENTORY_UNPARSED_WARNING='false',
+        ANSIBLE_COLLECTIONS_PATH=str(DEMO_DIR.parents[3]),
+    )
+    command = [
+        os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+        '-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=%s' % sys.executable,
+        str(DEMO_DIR / 'playbook.yml'),
+    ]
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def api_calls(exchanges):
+    return ', '.join('%s %s' % (exchange['method'], exchange['status']) for exchange in exchanges if not exchange['auth_leg']) or 'none'
+
+
+def main():
+    login, password = read_users()['cmadmin']
+    with tempfile.TemporaryDirectory(prefix='mim-cm-demo-') as state_dir:
+        with EmulatorProcess(state_dir) as emulator:
+            print('MIM CM emulator (HTTPS, NTLM) listening on %s, logged in as %s\n' % (emulator.url, login), flush=True)
+            seen = []
+            for attempt in ('first', 'second'):
+                print('=== %s run of demo/playbook.yml ===' % attempt, flush=True)
+                already_logged = len(emulator.exchanges())
+                if run_playbook(emulator, login, password) != 0:
+                    return 1
+                seen.append(emulator.exchanges()[already_logged:])
+            print('API calls the emulator answered: first run: %s; second run: %s' % (api_calls(seen[0]), api_calls(seen[1])))
+            if not any(exchange['method'] == 'PUT' for exchange in seen[0]) or any(exchange['method'] == 'PUT' for exchange in seen[1]):
+                print('demo FAILED: expected one PUT in the first run and none in the second')
+                return 1
+    print('demo OK: changed on the first run, ok (no PUT) on the second')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

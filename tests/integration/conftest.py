@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mim.cm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Integration tests: ansible-playbook runs the modules, as Ansible runs them, against the emulator
+over real HTTP with NTLM over TLS. Nothing is mocked."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS_DIR / 'emulator'))
+
+from launcher import EmulatorProcess, read_users  # noqa: E402 pylint: disable=wrong-import-position
+
+COLLECTIONS_PATH = TESTS_DIR.parents[3]
+USERS = read_users()
+ADMIN_LOGIN, ADMIN_PASSWORD = USERS['cmadmin']
+READER_LOGIN, READER_PASSWORD = USERS['cmreader']
+
+
+class PlaybookRun(object):
+    """The outcome of one ansible-playbook run: each task's registered result, and everything it printed."""
+
+    def __init__(self, completed, results):
+        self.returncode = completed.returncode
+        self.output = completed.stdout + completed.stderr
+        self.results = results
+
+    def __getitem__(self, index):
+        return self.results[index]
+
+
+@pytest.fixture
+def start_emulator(tmp_path):
+    """Start an emulator with the given command-line options; every one started is stopped by PID afterwards."""
+    started = []
+
+    def start(*options):
+        emulator = EmulatorProcess(tmp_path / ('emulator-%d' % len(started)), *options)
+        started.append(emulator)
+        return emulator.start()
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def emulator(start_emulator):
+    """An emulator with the default seed, TLS and NTLM."""
+    return start_emulator()
+
+
+def connection(emulator, login=ADMIN_LOGIN, password=ADMIN_PASSWORD, **overrides):
+    """The connection options for `emulator`, as a task or module_defaults would give them."""
+    options = dict(url=emulator.url, username=login, password=password, ca_path=emulator.ca_path)
+    options.update(overrides)
+    return options
+
+
+@pytest.fixture
+def run_playbook(tmp_path):
+    """Run tasks in one play on localhost; every task is registered and may fail without stopping the play.
+
+    Returns a PlaybookRun: run[i] is the i-th task's result (`failed`, `changed`, `msg`, ...).
+    """
+    counter = [0]
+
+    def run(tasks, module_defaults=None, extra_args=(), env=None, verbosity=0):
+        counter[0] += 1
+        results_file = tmp_path / ('results-%d.json' % counter[0])
+        play_tasks = []
+        for index, task in enumerate(tasks):
+            play_tasks.append(dict(task, register='result_%d' % index, ignore_errors=True))
+        play_tasks.append({
+            'name': 'Save the results for the test',
+            'ansible.builtin.copy': {
+                'content': '{{ [%s] | to_json }}' % ', '.join('result_%d' % index for index in range(len(tasks))),
+                'dest': str(results_file),
+                'mode': '0600',
+            },
+            'check_mode': False,
+            'diff': False,
+        })
+        play = {'name': 'mim.cm integration test', 'hosts': 'localhost', 'gather_facts': False, 'tasks': play_tasks}
+        if module_defaults:
+            play['module_defaults'] = {'group/mim.cm.cm': module_defaults}
+        playbook = tmp_path / ('playbook-%d.yml' % counter[0])
+        playbook.write_text(json.dumps([play], indent=2))
+
+        run_env = dict((key, value) for key, value in os.environ.items() if not key.startswith('MIM_CM_'))
+        run_env.update(
+            ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_PATH),
+            ANSIBLE_NOCOLOR='1',
+            ANSIBLE_LOCALHOST_WARNING='false',
+            ANSIBLE_INVENTORY_UNPARSED_WARNING='false',
+            ANSIBLE_RETRY_FILES_ENABLED='false',
+        )
+        run_env.update(env or {})
+        command = [
+            os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+            '-i', 'localhost,', '-c', 'local',
+            '-e', 'ansible_python_interpreter=%s' % sys.executable,
+            str(playbook),
+        ] + list(extra_args)
+        if verbosity:
+            command.append('-' + 'v' * verbosity)
+        completed = subprocess.run(command, env=run_env, capture_output=True, text=True, timeout=300, check=False)
+        if not results_file.exists():
+            raise AssertionError('ansible-playbook did not finish its play (rc %s):\n%s%s' % (completed.returncode, completed.stdout, completed.stderr))
+        return PlaybookRun(completed, json.loads(results_file.read_text()))
+
+    return run
