@@ -68,6 +68,30 @@ def normalize_guid(value, option_name='id'):
     return match.group(1).lower()
 
 
+def fold_guids(values, option_name='ids'):
+    """Validate every GUID of a list, then keep each request once (case does not matter), in first-seen order.
+
+    All malformed values are named in one CmInputError, before anything is sent.
+    """
+    folded = []
+    seen = set()
+    malformed = []
+    for position, value in enumerate(values, start=1):
+        try:
+            guid = normalize_guid(value, option_name)
+        except CmInputError:
+            malformed.append('item %d %r' % (position, value))
+            continue
+        if guid not in seen:
+            seen.add(guid)
+            folded.append(guid)
+    if malformed:
+        shown = ', '.join(malformed[:10]) + (' and %d more' % (len(malformed) - 10) if len(malformed) > 10 else '')
+        raise CmInputError('%s holds %d value(s) that are not GUIDs (expected 8-4-4-4-12 hexadecimal digits): %s; nothing was sent'
+                           % (option_name, len(malformed), shown))
+    return folded
+
+
 def status_name(code):
     """The name of a status number, or None for a number the API does not document."""
     return STATUS_NAMES.get(code)

@@ -21,6 +21,8 @@ description:
     correlation ID.
   - Abandoning is an action, not a status; an abandoned request ends V(Failed), so V(abandoned) is reached when the
     request is V(Failed).
+  - With O(ids), many requests reach the same status in one task, each decided as above. A request that cannot get
+    there does not stop the others; the task fails at the end, listing each such request and why.
   - There is no approve or deny call in the CM REST API; approve requests in the CM portal.
 author:
   - mim.cm developers (@mim-cm)
@@ -46,9 +48,17 @@ options:
     description:
       - The GUID of the certificate request, as the CM portal or API shows it.
       - Letter case and surrounding braces do not matter; anything that is not a GUID fails before any network traffic.
+      - Exactly one of O(id) and O(ids) is required.
     type: str
-    required: true
     aliases: [uuid]
+  ids:
+    description:
+      - The GUIDs of many requests that must all reach O(status).
+      - A GUID listed twice (also in another letter case) is handled once. An empty list does nothing.
+      - If any item is not a GUID the task fails before any network traffic, naming every such item.
+      - Exactly one of O(id) and O(ids) is required.
+    type: list
+    elements: str
   status:
     description:
       - Where the request must end up.
@@ -91,6 +101,16 @@ EXAMPLES = r'''
         id: 5B0E8A43-0C6F-4A57-9F0A-7A1C3E2D4B10
         status: canceled
 
+- name: Complete many approved requests in one task
+  mim.cm.cm_request:
+    ids: "{{ approved_requests.requests | map(attribute='uuid') }}"
+    status: completed
+  register: completed_requests
+
+- name: Show which ones changed
+  ansible.builtin.debug:
+    var: completed_requests.changed_ids
+
 - name: Abandon a request stuck in Executing (it ends Failed)
   mim.cm.cm_request:
     id: "{{ stuck_request_id }}"
@@ -103,7 +123,8 @@ request:
   description:
     - The request's facts after the task, converted from the API's Request object to snake_case.
     - In check mode, the request as it was read, with RV(request.status) and RV(request.status_code) set to where the change leads.
-  returned: success
+    - Also returned when the task fails because the request is in another final status.
+  returned: with O(id), when the request was read
   type: dict
   contains:
     uuid:
@@ -195,8 +216,35 @@ request:
     is_data_collection_complete:
       description: Whether all data for the request has been collected.
       type: bool
+requests:
+  description:
+    - With O(ids), the facts of every request that was read, in the order of O(ids) (each once), in the same shape as RV(request).
+    - Also returned when the task fails, with every request that was read.
+  returned: with O(ids)
+  type: list
+  elements: dict
+changed_ids:
+  description: With O(ids), the GUIDs (lower case) of the requests the task changed (or in check mode would change).
+  returned: with O(ids), also on failure
+  type: list
+  elements: str
+  sample: [a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099]
+failures:
+  description: With O(ids), each request that could not reach O(status), and why.
+  returned: with O(ids), on failure
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The request's GUID, lower case.
+      type: str
+    msg:
+      description: Why it could not reach O(status).
+      type: str
 diff:
-  description: The status before and after, when the task changed (or in check mode would change) the request.
+  description:
+    - The status before and after, when the task changed (or in check mode would change) something.
+    - With O(ids), C(before) and C(after) map each changed request's GUID to its status.
   returned: changed
   type: dict
   sample: {before: {status: Approved}, after: {status: Completed}}
@@ -218,41 +266,63 @@ from ansible_collections.mim.cm.plugins.module_utils._client import (
     CmClient,
     missing_libraries,
 )
-from ansible_collections.mim.cm.plugins.module_utils._converge import converge_request
+from ansible_collections.mim.cm.plugins.module_utils._converge import converge_request, converge_requests
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmError
-from ansible_collections.mim.cm.plugins.module_utils._request_model import TARGETS, normalize_guid
+from ansible_collections.mim.cm.plugins.module_utils._request_model import TARGETS, fold_guids, normalize_guid
 
 
 def argument_spec():
     spec = dict(CONNECTION_ARGUMENT_SPEC)
     spec.update(
-        id=dict(type='str', required=True, aliases=['uuid']),
+        id=dict(type='str', aliases=['uuid']),
+        ids=dict(type='list', elements='str'),
         status=dict(type='str', required=True, choices=list(TARGETS)),
     )
     return spec
 
 
 def run(module, client):
-    """Converge the request; return (changed, request facts, diff)."""
-    request_id = normalize_guid(module.params['id'])
-    outcome = converge_request(client, request_id, module.params['status'], check_mode=module.check_mode)
-    return outcome.changed, outcome.request, outcome.diff
+    """Converge the request (id) or requests (ids); return (failure message or None, result)."""
+    target = module.params['status']
+    if module.params['ids'] is None:
+        outcome = converge_request(client, normalize_guid(module.params['id']), target, check_mode=module.check_mode)
+        return None, _with_diff(dict(changed=outcome.changed, request=outcome.request), outcome.diff if outcome.changed else None)
+
+    batch = converge_requests(client, fold_guids(module.params['ids']), target, check_mode=module.check_mode)
+    result = _with_diff(dict(changed=batch.changed, requests=batch.requests, changed_ids=batch.changed_ids),
+                        batch.diff if batch.changed else None)
+    if not batch.failures:
+        return None, result
+    result['failures'] = batch.failures
+    message = '%d of the requests could not reach %s: %s' % (
+        len(batch.failures), target, '; '.join(failure['msg'] for failure in batch.failures))
+    return message, result
+
+
+def _with_diff(result, diff):
+    if diff:
+        result['diff'] = diff
+    return result
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[('id', 'ids')],
+        required_one_of=[('id', 'ids')],
+        supports_check_mode=True,
+    )
     for library, import_error in missing_libraries():
         module.fail_json(msg=missing_required_lib(library), exception=import_error)
 
     try:
         with CmClient.from_params(module.params) as client:
-            changed, request, diff = run(module, client)
+            failure, result = run(module, client)
     except CmError as exc:
         module.fail_json(msg=exc.message, **exc.details)
 
-    result = dict(changed=changed, request=request)
-    if diff:
-        result['diff'] = diff
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

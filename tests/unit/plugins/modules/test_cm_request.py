@@ -11,7 +11,7 @@ import copy
 
 import pytest
 
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError, CmRequestStateError
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmConnectionError, CmInputError, CmRequestStateError
 from ansible_collections.mim.cm.plugins.modules import cm_request
 
 REQUEST_ID = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
@@ -23,10 +23,13 @@ class FakeClient(object):
 
     base_path = '/CertificateManagement/api/v1.0'
 
-    def __init__(self, status, answer_put_with=200, status_after_put=None):
-        self.stored = {REQUEST_ID: {'Uuid': REQUEST_ID.upper(), 'Status': status, 'RequestType': 1, 'Completed': '0001-01-01T00:00:00'}}
+    def __init__(self, status=None, answer_put_with=200, status_after_put=None, statuses=None, refuse_puts_for=()):
+        statuses = statuses or {REQUEST_ID: status}
+        self.stored = dict((request_id, {'Uuid': request_id.upper(), 'Status': code, 'RequestType': 1, 'Completed': '0001-01-01T00:00:00'})
+                           for request_id, code in statuses.items())
         self.answer_put_with = answer_put_with
         self.status_after_put = status_after_put
+        self.refuse_puts_for = refuse_puts_for
         self.calls = []
 
     def get_request(self, request_id):
@@ -35,20 +38,29 @@ class FakeClient(object):
 
     def set_request_status(self, request_id, put_status):
         self.calls.append(('PUT', request_id, put_status))
+        if request_id in self.refuse_puts_for:
+            raise CmApiError('PUT %s/requests/%s failed: HTTP 500: refused' % (self.base_path, request_id), 'PUT', 'path', 500)
         stored = self.stored[request_id]
         stored['Status'] = self.status_after_put or STATUS_AFTER_PUT[put_status]
         return copy.deepcopy(stored) if self.answer_put_with == 200 else None
 
 
 class FakeModule(object):
-    def __init__(self, request_id, status, check_mode=False):
-        self.params = {'id': request_id, 'status': status}
+    def __init__(self, request_id, status, check_mode=False, ids=None):
+        self.params = {'id': request_id, 'ids': ids, 'status': status}
         self.check_mode = check_mode
+
+
+def run_single(module, client):
+    """cm_request.run() for the single-id form, as (changed, request, diff)."""
+    failure, result = cm_request.run(module, client)
+    assert failure is None
+    return result['changed'], result['request'], result.get('diff')
 
 
 def test_a_request_already_in_the_target_is_left_alone():
     client = FakeClient(status=8)
-    changed, request, diff = cm_request.run(FakeModule(REQUEST_ID, 'completed'), client)
+    changed, request, diff = run_single(FakeModule(REQUEST_ID, 'completed'), client)
     assert changed is False
     assert request['status'] == 'Completed'
     assert diff is None
@@ -57,7 +69,7 @@ def test_a_request_already_in_the_target_is_left_alone():
 
 def test_an_approved_request_is_completed_with_one_put():
     client = FakeClient(status=3)
-    changed, request, diff = cm_request.run(FakeModule(REQUEST_ID.upper(), 'completed'), client)
+    changed, request, diff = run_single(FakeModule(REQUEST_ID.upper(), 'completed'), client)
     assert changed is True
     assert (request['status'], request['status_code']) == ('Completed', 8)
     assert diff == {'before': {'status': 'Approved'}, 'after': {'status': 'Completed'}}
@@ -66,16 +78,16 @@ def test_an_approved_request_is_completed_with_one_put():
 
 def test_abandoned_sends_abandoned_and_is_reached_as_failed():
     client = FakeClient(status=18)
-    changed, request, diff = cm_request.run(FakeModule(REQUEST_ID, 'abandoned'), client)
+    changed, request, diff = run_single(FakeModule(REQUEST_ID, 'abandoned'), client)
     assert changed is True
     assert request['status'] == 'Failed'
     assert client.calls[-1] == ('PUT', REQUEST_ID, 'Abandoned')
-    assert cm_request.run(FakeModule(REQUEST_ID, 'abandoned'), client)[0] is False
+    assert run_single(FakeModule(REQUEST_ID, 'abandoned'), client)[0] is False
 
 
 def test_a_put_answered_with_204_is_followed_by_a_get():
     client = FakeClient(status=16, answer_put_with=204)
-    changed, request, dummy = cm_request.run(FakeModule(REQUEST_ID, 'canceled'), client)
+    changed, request, dummy = run_single(FakeModule(REQUEST_ID, 'canceled'), client)
     assert changed is True
     assert request['status'] == 'Canceled'
     assert client.calls == [('GET', REQUEST_ID), ('PUT', REQUEST_ID, 'Canceled'), ('GET', REQUEST_ID)]
@@ -84,7 +96,7 @@ def test_a_put_answered_with_204_is_followed_by_a_get():
 def test_a_put_that_leaves_another_status_fails_saying_what_it_is_now():
     client = FakeClient(status=3, status_after_put=18)
     with pytest.raises(CmRequestStateError) as caught:
-        cm_request.run(FakeModule(REQUEST_ID, 'completed'), client)
+        run_single(FakeModule(REQUEST_ID, 'completed'), client)
     assert 'is now Executing (status 18), not Completed' in caught.value.message
 
 
@@ -94,7 +106,7 @@ def test_a_put_that_leaves_another_status_fails_saying_what_it_is_now():
 def test_a_terminal_request_fails_without_a_put(status, target, name):
     client = FakeClient(status=status)
     with pytest.raises(CmRequestStateError) as caught:
-        cm_request.run(FakeModule(REQUEST_ID, target), client)
+        run_single(FakeModule(REQUEST_ID, target), client)
     assert 'the request is %s and cannot become %s' % (name, target) in caught.value.message
     assert client.calls == [('GET', REQUEST_ID)]
 
@@ -103,13 +115,13 @@ def test_an_unknown_request_fails_naming_the_guid():
     client = FakeClient(status=3)
     other = 'dddddddd-0000-4000-8000-000000000001'
     with pytest.raises(CmRequestStateError) as caught:
-        cm_request.run(FakeModule(other, 'completed'), client)
+        run_single(FakeModule(other, 'completed'), client)
     assert 'request %s was not found' % other in caught.value.message
 
 
 def test_check_mode_predicts_without_a_put():
     client = FakeClient(status=3)
-    changed, request, diff = cm_request.run(FakeModule(REQUEST_ID, 'abandoned', check_mode=True), client)
+    changed, request, diff = run_single(FakeModule(REQUEST_ID, 'abandoned', check_mode=True), client)
     assert changed is True
     assert (request['status'], request['status_code']) == ('Failed', 9)
     assert diff == {'before': {'status': 'Approved'}, 'after': {'status': 'Failed'}}
@@ -120,5 +132,86 @@ def test_check_mode_predicts_without_a_put():
 def test_a_malformed_guid_fails_before_any_call():
     client = FakeClient(status=3)
     with pytest.raises(CmInputError):
-        cm_request.run(FakeModule('a9b4b42c-cc50', 'completed'), client)
+        run_single(FakeModule('a9b4b42c-cc50', 'completed'), client)
     assert client.calls == []
+
+
+# --- the list form (ids) ---------------------------------------------------------------------------
+
+APPROVED = 'aaaaaaaa-0000-4000-8000-000000000003'
+ALSO_APPROVED = 'aaaaaaaa-0000-4000-8000-000000000033'
+COMPLETED = 'aaaaaaaa-0000-4000-8000-000000000008'
+DENIED = 'aaaaaaaa-0000-4000-8000-000000000004'
+PENDING = 'aaaaaaaa-0000-4000-8000-000000000016'
+UNKNOWN = 'aaaaaaaa-0000-4000-8000-00000000dead'
+MIXED = {APPROVED: 3, ALSO_APPROVED: 3, COMPLETED: 8, DENIED: 4, PENDING: 16}
+
+
+def test_ids_converge_each_request_and_report_every_failure_at_the_end():
+    client = FakeClient(statuses=MIXED, refuse_puts_for={PENDING})
+    ids = [APPROVED, COMPLETED, DENIED, UNKNOWN, APPROVED.upper(), PENDING, ALSO_APPROVED]
+    failure, result = cm_request.run(FakeModule(None, 'completed', ids=ids), client)
+
+    assert result['changed'] is True
+    assert result['changed_ids'] == [APPROVED, ALSO_APPROVED]
+    assert [request['uuid'] for request in result['requests']] == [APPROVED, COMPLETED, DENIED, PENDING, ALSO_APPROVED]
+    assert [request['status'] for request in result['requests']] == ['Completed', 'Completed', 'Denied', 'Pending', 'Completed']
+    assert [item['id'] for item in result['failures']] == [DENIED, UNKNOWN, PENDING]
+    assert failure.startswith('3 of the requests could not reach completed: ')
+    assert 'the request is Denied and cannot become completed' in failure
+    assert 'request %s was not found' % UNKNOWN in failure
+    assert 'HTTP 500: refused' in failure
+    assert [call for call in client.calls if call[0] == 'PUT'] == [
+        ('PUT', APPROVED, 'Completed'), ('PUT', PENDING, 'Completed'), ('PUT', ALSO_APPROVED, 'Completed')]
+    assert result['diff'] == {
+        'before': {APPROVED: {'status': 'Approved'}, ALSO_APPROVED: {'status': 'Approved'}},
+        'after': {APPROVED: {'status': 'Completed'}, ALSO_APPROVED: {'status': 'Completed'}},
+    }
+
+
+def test_ids_in_check_mode_send_no_put_and_name_each_request_that_would_change():
+    client = FakeClient(statuses=MIXED)
+    failure, result = cm_request.run(FakeModule(None, 'canceled', check_mode=True, ids=[APPROVED, PENDING, COMPLETED.upper()]), client)
+    assert failure is not None and COMPLETED in failure
+    assert result['changed_ids'] == [APPROVED, PENDING]
+    assert sorted(result['diff']['after']) == sorted([APPROVED, PENDING])
+    assert all(call[0] == 'GET' for call in client.calls)
+
+
+def test_ids_already_in_the_target_change_nothing():
+    client = FakeClient(statuses={COMPLETED: 8})
+    failure, result = cm_request.run(FakeModule(None, 'completed', ids=[COMPLETED, COMPLETED.upper()]), client)
+    assert failure is None
+    assert result == {'changed': False, 'requests': [result['requests'][0]], 'changed_ids': []}
+    assert client.calls == [('GET', COMPLETED)]
+
+
+def test_an_empty_list_is_a_no_op():
+    client = FakeClient(statuses=MIXED)
+    assert cm_request.run(FakeModule(None, 'completed', ids=[]), client) == (None, {'changed': False, 'requests': [], 'changed_ids': []})
+    assert client.calls == []
+
+
+def test_a_malformed_guid_anywhere_in_ids_fails_before_any_call():
+    client = FakeClient(statuses=MIXED)
+    with pytest.raises(CmInputError) as caught:
+        cm_request.run(FakeModule(None, 'completed', ids=[APPROVED, 'nope', COMPLETED, '']), client)
+    assert "item 2 'nope'" in caught.value.message and "item 4 ''" in caught.value.message
+    assert client.calls == []
+
+
+def test_a_connection_failure_stops_the_list_and_reports_what_was_done():
+    client = FakeClient(statuses=MIXED)
+    real_get = client.get_request
+
+    def get_request(request_id):
+        if request_id == COMPLETED:
+            raise CmConnectionError('GET x failed: cannot connect to the server')
+        return real_get(request_id)
+
+    client.get_request = get_request
+    with pytest.raises(CmConnectionError) as caught:
+        cm_request.run(FakeModule(None, 'completed', ids=[APPROVED, COMPLETED, ALSO_APPROVED]), client)
+    assert caught.value.details['changed_ids'] == [APPROVED]
+    assert caught.value.details['changed'] is True
+    assert ('GET', ALSO_APPROVED) not in client.calls
