@@ -53,6 +53,24 @@ options:
       - Seconds to wait for each HTTP call to the server.
     type: int
     default: 30
+  retries:
+    description:
+      - How many times to try a call again after a failure that may pass - a dropped connection, a timeout,
+        or HTTP 429, 502, 503 or 504 - before giving up. V(0) disables retries.
+      - Reads are simply sent again. A status change is never sent twice blindly - after a lost answer the module
+        reads the request first, and sends the change again only if the request still needs it.
+      - HTTP 500 and the other 4xx answers are not retried - the server has decided.
+      - Each retry shows as a warning that names the call and the reason.
+      - If not set, the value of the E(MIM_CM_RETRIES) environment variable is used.
+    type: int
+    default: 3
+  retry_delay:
+    description:
+      - Seconds to wait before the first retry; each later retry waits twice as long (plus up to O(retry_delay) of random
+        jitter, and at most 30 seconds). A C(Retry-After) header from the server is honoured instead, up to 60 seconds.
+      - If not set, the value of the E(MIM_CM_RETRY_DELAY) environment variable is used.
+    type: float
+    default: 1.0
 requirements:
   - requests
   - requests-ntlm

@@ -25,10 +25,13 @@ from ansible_collections.mim.cm.plugins.module_utils._errors import (
     CmApiError,
     CmConnectionError,
     CmInputError,
+    CmTransientError,
 )
+from ansible_collections.mim.cm.plugins.module_utils._retry import RetryPolicy, parse_retry_after
 
 try:
     import requests
+    import urllib3
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -58,6 +61,8 @@ CONNECTION_ARGUMENT_SPEC = dict(
     validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['MIM_CM_VALIDATE_CERTS'])),
     ca_path=dict(type='path', fallback=(env_fallback, ['MIM_CM_CA_PATH'])),
     timeout=dict(type='int', default=30),
+    retries=dict(type='int', default=3, fallback=(env_fallback, ['MIM_CM_RETRIES'])),
+    retry_delay=dict(type='float', default=1.0, fallback=(env_fallback, ['MIM_CM_RETRY_DELAY'])),
 )
 
 _CORRELATION_ID_RE = re.compile(
@@ -123,7 +128,8 @@ def _hint(status_code):
 class CmClient(object):
     """One authenticated session with a MIM CM server, for one module run."""
 
-    def __init__(self, url, username=None, password=None, auth='ntlm', validate_certs=True, ca_path=None, timeout=30):
+    def __init__(self, url, username=None, password=None, auth='ntlm', validate_certs=True, ca_path=None, timeout=30,
+                 retries=3, retry_delay=1.0, warn=None):
         self.base_url = api_base_url(url)
         self.base_path = urlsplit(self.base_url).path
         if auth != 'ntlm':
@@ -133,15 +139,24 @@ class CmClient(object):
                                '(options username/password or MIM_CM_USERNAME/MIM_CM_PASSWORD)')
         self.username = username
         self.timeout = timeout
+        self.warn = warn or (lambda message: None)
+        self.retry = RetryPolicy(retries, retry_delay, warn=self.warn)
         # Passed on every call: a per-call verify that is a path or False wins over REQUESTS_CA_BUNDLE,
         # which would silently replace a Session-level setting.
         self.verify = (ca_path or True) if validate_certs else False
+        if not validate_certs:
+            self.warn('validate_certs is false: the server certificate is not checked, so anyone on the network path '
+                      'can pose as the CM server. Set ca_path to the CA bundle instead.')
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        if self.base_url.startswith('http:'):
+            self.warn('url uses http://: NTLM messages and certificate request data go over an unencrypted connection '
+                      'and cannot be bound to a TLS channel. Use https://.')
         self.session = requests.Session()
         self.session.auth = HttpNtlmAuth(username, password)
         self.session.headers.update({'Accept': 'application/json'})
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params, warn=None):
         return cls(
             url=params['url'],
             username=params.get('username'),
@@ -150,6 +165,9 @@ class CmClient(object):
             validate_certs=params.get('validate_certs', True),
             ca_path=params.get('ca_path'),
             timeout=params.get('timeout') or 30,
+            retries=params.get('retries', 3),
+            retry_delay=params.get('retry_delay', 1.0),
+            warn=warn,
         )
 
     def close(self):
@@ -171,7 +189,11 @@ class CmClient(object):
         return data
 
     def set_request_status(self, request_id, put_status):
-        """PUT a status change; the updated Request (200), or None when the server answers 204."""
+        """PUT a status change, once: the updated Request (200), or None when the server answers 204.
+
+        Never retried here: after a CmTransientError the change may or may not have been applied,
+        and only a fresh read of the request can tell (see _converge.py).
+        """
         status_code, data = self._call('PUT', 'requests/%s' % quote(request_id), expected=(200, 204), body={'status': put_status})
         if status_code == 204 or not data:
             return None
@@ -189,17 +211,34 @@ class CmClient(object):
             return []
         if not isinstance(data, list):
             raise CmApiError('GET %s answered 200 with %s instead of a list of requests'
-                             % (self._path('requests'), type(data).__name__), 'GET', self._path('requests'), 200)
+                             % (self.api_path('requests'), type(data).__name__), 'GET', self.api_path('requests'), 200)
         return data
 
     # --- one HTTP exchange ---------------------------------------------------------------------
 
-    def _path(self, api_path):
+    def api_path(self, api_path):
+        """The URL path of an API call, as messages show it: /CertificateManagement/api/v1.0/<api_path>."""
         return '%s/%s' % (self.base_path, api_path)
 
     def _call(self, method, api_path, expected, params=None, body=None):
-        """Send one API call; return (status code, parsed JSON or None). Raise for any code not in `expected`."""
-        path = self._path(api_path)
+        """Send one API call; return (status code, parsed JSON or None). Raise for any code not in `expected`.
+
+        GETs change nothing, so a transient failure is retried here. Other methods raise it to the caller.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._exchange(method, api_path, expected, params, body)
+            except CmTransientError as error:
+                if method != 'GET' or attempt >= self.retry.retries:
+                    if attempt:
+                        error.message = '%s (after %d attempts)' % (error.message, attempt + 1)
+                    raise
+                attempt += 1
+                self.retry.pause(attempt, '%s %s' % (method, self.api_path(api_path)), error)
+
+    def _exchange(self, method, api_path, expected, params, body):
+        path = self.api_path(api_path)
         try:
             response = self.session.request(
                 method,
@@ -209,30 +248,48 @@ class CmClient(object):
                 verify=self.verify,
                 timeout=self.timeout,
             )
+            content = response.content  # read it all here, so a truncated body fails inside this try
         except requests.exceptions.SSLError as exc:
-            raise CmConnectionError(
-                '%s %s failed: the TLS connection could not be verified (%s). If the server uses a private CA, '
-                'set ca_path to its CA bundle (PEM); validate_certs=false only for testing.' % (method, path, _reason(exc)),
-                method=method, api_path=path,
-            )
+            raise CmConnectionError(_tls_message(method, path, exc), method=method, api_path=path)
         except requests.exceptions.Timeout as exc:
-            raise CmConnectionError(
-                '%s %s failed: no answer within %s seconds (%s); raise timeout if the server is slow.'
-                % (method, path, self.timeout, _reason(exc)),
-                method=method, api_path=path,
-            )
-        except requests.exceptions.ConnectionError as exc:
-            raise CmConnectionError('%s %s failed: cannot connect to the server (%s).' % (method, path, _reason(exc)),
-                                    method=method, api_path=path)
+            raise _transient(method, path, 'no answer within %s seconds (timeout option)' % self.timeout, exc)
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:
+            raise _transient(method, path, 'the connection failed', exc)
         except PermissionError as exc:
             # requests-ntlm raises this when the server does not answer the NTLM negotiation with a challenge.
             raise CmApiError('%s %s failed: NTLM authentication was refused (%s).' % (method, path, exc), method, path, 401)
         except requests.exceptions.RequestException as exc:
             raise CmConnectionError('%s %s failed: %s' % (method, path, _reason(exc)), method=method, api_path=path)
 
+        if response.status_code in TRANSIENT_STATUS_CODES:
+            retry_after = parse_retry_after(response.headers.get('Retry-After'))
+            reason = 'HTTP %s %s' % (response.status_code, response.reason or '')
+            if retry_after is not None:
+                reason += ' (Retry-After: %g s)' % retry_after
+            raise CmTransientError('%s %s failed: %s' % (method, path, reason.strip()), reason.strip(), method, path,
+                                   status_code=response.status_code, retry_after=retry_after)
         if response.status_code not in expected:
             raise _api_error(method, path, response)
-        return response.status_code, _json_body(method, path, response)
+        return response.status_code, _json_body(method, path, response, content)
+
+
+# Answers that say "not now" rather than "no": a gateway or an overloaded server.
+TRANSIENT_STATUS_CODES = (429, 502, 503, 504)
+
+
+def _transient(method, path, what, exc):
+    reason = '%s: %s' % (what, _reason(exc))
+    return CmTransientError('%s %s failed: %s' % (method, path, reason), reason, method, path)
+
+
+def _tls_message(method, path, exc):
+    reason = _reason(exc)
+    if 'match' in reason.lower() or 'hostname' in reason.lower():
+        return ('%s %s failed: the server certificate is not valid for the host name in url (%s). Use the name the '
+                'certificate was issued for in url (not an IP address or an alias it does not list).' % (method, path, reason))
+    return ('%s %s failed: the TLS connection could not be verified (%s). If the server uses a private CA, '
+            'set ca_path to its CA bundle (PEM); validate_certs=false only for testing.' % (method, path, reason))
 
 
 def _reason(exc):
@@ -244,16 +301,16 @@ def _reason(exc):
     return text
 
 
-def _json_body(method, path, response):
-    if not response.content or not response.content.strip():
+def _json_body(method, path, response, content):
+    """The parsed body; a 2xx whose body is not JSON (an HTML page, garbage) is a transient failure."""
+    if not content or not content.strip():
         return None
     try:
         return response.json()
     except ValueError:
-        raise CmApiError('%s %s answered %s with a body that is not JSON (%s): %r'
-                         % (method, path, response.status_code, response.headers.get('Content-Type', 'no content type'),
-                            response.text[:200]),
-                         method, path, response.status_code)
+        reason = 'HTTP %s with a body that is not JSON (%s): %r' % (
+            response.status_code, response.headers.get('Content-Type', 'no content type'), response.text[:120])
+        raise CmTransientError('%s %s failed: %s' % (method, path, reason), reason, method, path, status_code=response.status_code)
 
 
 def _server_message(response):

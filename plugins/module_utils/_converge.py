@@ -18,6 +18,7 @@ from ansible_collections.mim.cm.plugins.module_utils._errors import (
     CmConnectionError,
     CmError,
     CmRequestStateError,
+    CmTransientError,
 )
 from ansible_collections.mim.cm.plugins.module_utils._request_model import (
     CHANGE,
@@ -45,12 +46,56 @@ def read_request(client, request_id):
     api_request = client.get_request(request_id)
     if api_request is None:
         raise CmRequestStateError(
-            'request %s was not found: GET %s/requests/%s answered with no request (204, 404 or an empty body). '
+            'request %s was not found: GET %s answered with no request (204, 404 or an empty body). '
             'Check the GUID; if every request is "not found", check url and that the CM REST API is enabled.'
-            % (request_id, client.base_path, request_id),
+            % (request_id, client.api_path('requests/%s' % request_id)),
             request_id=request_id,
         )
     return request_facts(api_request)
+
+
+def _change(client, request_id, target, before):
+    """PUT the change; return (the request's facts after it, whether this run changed it).
+
+    A PUT is never repeated blindly. When its answer is lost (dropped connection, timeout, 502/503/504,
+    a garbled body), the request is read again first: already at the target means the change was made;
+    still changeable means the PUT is sent again (within `retries`); anything else is a failure.
+    When the server refuses (500) but the request shows the target, someone else got there first.
+    """
+    call = 'PUT %s' % client.api_path('requests/%s' % request_id)
+    attempt = 0
+    answer_lost = False
+    while True:
+        try:
+            api_request = client.set_request_status(request_id, put_value(target))
+        except CmTransientError as error:
+            answer_lost = True
+            now = read_request(client, request_id)
+            if now['status'] == target_status(target):
+                client.warn('%s: %s, but the request is now %s: the change was applied' % (call, error.reason, now['status']))
+                return now, True
+            if decide(now['status_code'], target)[0] != CHANGE or attempt >= client.retry.retries:
+                raise CmRequestStateError(
+                    'request %s: %s failed (%s)%s and the request is now %s (status %s)'
+                    % (request_id, call, error.reason, ' after %d attempts' % (attempt + 1) if attempt else '',
+                       now['status'], now['status_code']),
+                    request_id=request_id, request=now,
+                )
+            attempt += 1
+            client.retry.pause(attempt, call, error)
+            continue
+        except CmApiError as error:
+            if error.status_code == 500:
+                now = read_request(client, request_id)
+                if now['status'] == target_status(target):
+                    if not answer_lost:
+                        client.warn('%s was refused (%s), but the request is already %s: someone else got there first'
+                                    % (call, error.server_message or 'HTTP 500', now['status']))
+                    return now, answer_lost
+            error.details.setdefault('request', before)  # the failure still shows the request as it was read
+            raise
+        after = request_facts(api_request) if api_request is not None else read_request(client, request_id)
+        return after, True
 
 
 def converge_request(client, request_id, target, check_mode=False):
@@ -66,12 +111,9 @@ def converge_request(client, request_id, target, check_mode=False):
         after = predicted_facts(before, target)
         return Outcome(True, after, status_diff(before, after))
 
-    try:
-        api_request = client.set_request_status(request_id, put_value(target))
-    except CmError as error:
-        error.details.setdefault('request', before)  # the failure still shows the request as it was read
-        raise
-    after = request_facts(api_request) if api_request is not None else read_request(client, request_id)
+    after, changed = _change(client, request_id, target, before)
+    if not changed:
+        return Outcome(False, after)
     if after['status'] != target_status(target):
         raise CmRequestStateError(
             'request %s: the server accepted the change to %s, but the request is now %s (status %s), not %s'

@@ -32,6 +32,19 @@ class CmConnectionError(CmError):
     """No HTTP answer: the server could not be reached, TLS failed, or the call timed out."""
 
 
+class CmTransientError(CmConnectionError):
+    """No usable answer, for a reason that may pass: a dropped connection, a timeout, 429/502/503/504, a garbled body.
+
+    Whether the server acted on the call is unknown. GETs are retried; a PUT's caller reads the request to find out.
+    """
+
+    def __init__(self, message, reason, method, path, status_code=None, retry_after=None):
+        super().__init__(message, method=method, api_path=path, status_code=status_code)
+        self.reason = reason
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
 class CmApiError(CmError):
     """The server answered with a status code the call does not accept."""
 

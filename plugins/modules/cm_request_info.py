@@ -192,7 +192,7 @@ def main():
         module.fail_json(msg=missing_required_lib(library), exception=import_error)
 
     try:
-        with CmClient.from_params(module.params) as client:
+        with CmClient.from_params(module.params, warn=module.warn) as client:
             requests = run(module, client)
     except CmError as exc:
         module.fail_json(msg=exc.message, **exc.details)

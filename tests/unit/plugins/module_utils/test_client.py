@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import requests
 
 from ansible_collections.mim.cm.plugins.module_utils import _client
 from ansible_collections.mim.cm.plugins.module_utils._client import CmClient, api_base_url, correlation_id
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmConnectionError, CmInputError, CmTransientError
 
 API = '/CertificateManagement/api/v1.0'
 
@@ -85,7 +88,6 @@ class FakeResponse(object):
         self.headers = headers or {}
 
     def json(self):
-        import json
         return json.loads(self.text)
 
 
@@ -117,3 +119,117 @@ def test_missing_libraries_are_named(monkeypatch):
     monkeypatch.setattr(_client, 'HAS_REQUESTS_NTLM', False)
     monkeypatch.setattr(_client, 'REQUESTS_NTLM_IMPORT_ERROR', 'Traceback ...')
     assert _client.missing_libraries() == [('requests-ntlm', 'Traceback ...')]
+
+
+# --- the exchange loop, against a scripted session (no network) ---------------------------------
+
+class ScriptedSession(object):
+    """Stands in for requests.Session: each request takes the next outcome, a response or an exception to raise."""
+
+    def __init__(self, outcomes):
+        self.outcomes = list(outcomes)
+        self.sent = []
+
+    def request(self, method, url, **kwargs):
+        self.sent.append((method, url, kwargs))
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def close(self):
+        pass
+
+
+def scripted_client(outcomes, **options):
+    warnings, sleeps = [], []
+    options.setdefault('retries', 3)
+    client = CmClient('https://cm.example.com', 'EXAMPLE\\user', 'pw', warn=warnings.append, retry_delay=0.1, **options)
+    client.retry._sleep = sleeps.append
+    client.retry._jitter = lambda: 0
+    client.session = ScriptedSession(outcomes)
+    return client, warnings, sleeps
+
+
+OK_JSON = '{"Uuid": "5eed0003-0000-4000-8000-000000000001", "Status": 3}'
+
+
+def test_a_get_is_retried_after_a_dropped_connection_and_every_retry_is_a_warning():
+    client, warnings, sleeps = scripted_client([
+        requests.exceptions.ConnectionError('Connection aborted: RemoteDisconnected'),
+        FakeResponse(503, 'Service Unavailable', '<html>busy</html>', {'Retry-After': '2'}),
+        FakeResponse(200, 'OK', OK_JSON),
+    ])
+    assert client.get_request('5eed0003-0000-4000-8000-000000000001')['Status'] == 3
+    assert sleeps == [0.1, 2.0]
+    assert len(warnings) == 2
+    assert warnings[0].startswith('GET /CertificateManagement/api/v1.0/requests/5eed0003-0000-4000-8000-000000000001: the connection failed')
+    assert 'HTTP 503 Service Unavailable (Retry-After: 2 s); retry 2 of 3 in 2.0 s' in warnings[1]
+
+
+def test_a_get_gives_up_after_the_retries_saying_how_many_attempts():
+    client, dummy, sleeps = scripted_client([requests.exceptions.ReadTimeout('read timed out')] * 4)
+    with pytest.raises(CmTransientError) as caught:
+        client.get_request('5eed0003-0000-4000-8000-000000000001')
+    assert 'no answer within 30 seconds (timeout option)' in caught.value.message
+    assert caught.value.message.endswith('(after 4 attempts)')
+    assert len(sleeps) == 3
+
+
+def test_a_get_answered_with_an_html_page_and_200_is_retried():
+    client, warnings, dummy = scripted_client([FakeResponse(200, 'OK', '<html>maintenance</html>', {'Content-Type': 'text/html'}),
+                                              FakeResponse(200, 'OK', OK_JSON)])
+    assert client.get_request('5eed0003-0000-4000-8000-000000000001')['Status'] == 3
+    assert 'not JSON' in warnings[0]
+
+
+def test_a_put_is_never_retried_by_the_client():
+    client, dummy, sleeps = scripted_client([requests.exceptions.ConnectionError('reset')])
+    with pytest.raises(CmTransientError):
+        client.set_request_status('5eed0003-0000-4000-8000-000000000001', 'Completed')
+    assert len(client.session.sent) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize('status_code', [500, 400, 403])
+def test_500_and_4xx_are_not_retried(status_code):
+    client, dummy, sleeps = scripted_client([FakeResponse(status_code, 'No', '{"Message": "no"}')])
+    with pytest.raises(CmApiError):
+        client.get_request('5eed0003-0000-4000-8000-000000000001')
+    assert len(client.session.sent) == 1 and sleeps == []
+
+
+def test_retries_zero_disables_retries():
+    client, dummy, sleeps = scripted_client([requests.exceptions.ConnectionError('reset')], retries=0)
+    with pytest.raises(CmTransientError) as caught:
+        client.get_request('5eed0003-0000-4000-8000-000000000001')
+    assert 'after' not in caught.value.message and sleeps == []
+
+
+def test_tls_failures_are_not_retried_and_say_what_to_set():
+    client, dummy, sleeps = scripted_client([
+        requests.exceptions.SSLError('certificate verify failed: unable to get local issuer certificate'),
+        requests.exceptions.SSLError("hostname '127.0.0.1' doesn't match 'cm.example.com'"),
+    ])
+    with pytest.raises(CmConnectionError) as untrusted:
+        client.get_request('5eed0003-0000-4000-8000-000000000001')
+    assert 'set ca_path' in untrusted.value.message
+    with pytest.raises(CmConnectionError) as mismatch:
+        client.get_request('5eed0003-0000-4000-8000-000000000001')
+    assert 'not valid for the host name in url' in mismatch.value.message
+    assert sleeps == []
+
+
+def test_every_call_carries_verify_and_timeout():
+    client, dummy, dummy = scripted_client([FakeResponse(204, 'No Content', '')], ca_path='/etc/pki/example-ca.pem', timeout=7)
+    assert client.search_requests(status='Pending') == []
+    method, url, kwargs = client.session.sent[0]
+    assert (method, url) == ('GET', 'https://cm.example.com/CertificateManagement/api/v1.0/requests')
+    assert kwargs['verify'] == '/etc/pki/example-ca.pem' and kwargs['timeout'] == 7 and kwargs['params'] == {'status': 'Pending'}
+
+
+def test_validate_certs_false_and_http_each_warn_once():
+    warnings = []
+    CmClient('http://cm.example.com', 'EXAMPLE\\user', 'pw', validate_certs=False, warn=warnings.append)
+    assert len(warnings) == 2
+    assert 'validate_certs is false' in warnings[0] and 'ca_path' in warnings[0]
+    assert 'url uses http://' in warnings[1]

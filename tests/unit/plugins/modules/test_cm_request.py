@@ -12,6 +12,7 @@ import copy
 import pytest
 
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmConnectionError, CmInputError, CmRequestStateError
+from ansible_collections.mim.cm.plugins.module_utils._retry import RetryPolicy
 from ansible_collections.mim.cm.plugins.modules import cm_request
 
 REQUEST_ID = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
@@ -23,6 +24,12 @@ class FakeClient(object):
 
     base_path = '/CertificateManagement/api/v1.0'
 
+    def api_path(self, api_path):
+        return '%s/%s' % (self.base_path, api_path)
+
+    def warn(self, message):
+        self.warnings.append(message)
+
     def __init__(self, status=None, answer_put_with=200, status_after_put=None, statuses=None, refuse_puts_for=()):
         statuses = statuses or {REQUEST_ID: status}
         self.stored = dict((request_id, {'Uuid': request_id.upper(), 'Status': code, 'RequestType': 1, 'Completed': '0001-01-01T00:00:00'})
@@ -31,6 +38,9 @@ class FakeClient(object):
         self.status_after_put = status_after_put
         self.refuse_puts_for = refuse_puts_for
         self.calls = []
+        self.warnings = []
+        self.pauses = []
+        self.retry = RetryPolicy(retries=2, delay=0.5, warn=self.warn, sleep=self.pauses.append, jitter=lambda: 0)
 
     def get_request(self, request_id):
         self.calls.append(('GET', request_id))
