@@ -13,6 +13,7 @@ from ansible_collections.mim.cm.plugins.module_utils._request_model import (
     NO_CHANGE,
     REFUSE,
     decide,
+    fold_guids,
     normalize_guid,
     predicted_facts,
     put_value,
@@ -169,3 +170,18 @@ def test_malformed_guids_are_refused_with_the_value_in_the_message(value):
         normalize_guid(value)
     assert 'is not a GUID' in caught.value.message
     assert repr(value) in caught.value.message
+
+
+def test_ten_thousand_ids_in_every_spelling_fold_to_the_distinct_requests():
+    guids = ['5eed%04d-0000-4000-8000-000000000001' % number for number in range(100)]
+    spellings = [(' %s ' % guid.upper()) if index % 3 else '{%s}' % guid for index in range(100) for guid in guids]
+    assert len(spellings) == 10000
+    assert fold_guids(spellings) == guids
+
+
+def test_ten_thousand_malformed_ids_get_one_short_message():
+    with pytest.raises(CmInputError) as caught:
+        fold_guids(['bad-%d' % number for number in range(10000)])
+    assert caught.value.message.startswith('ids holds 10000 value(s) that are not GUIDs')
+    assert "item 10 'bad-9'" in caught.value.message and 'and 9990 more' in caught.value.message
+    assert len(caught.value.message) < 600
