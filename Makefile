@@ -4,7 +4,10 @@
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := $(CURDIR)/.venv
+PYTHON_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+# The ansible-core the tests run on; the matrix overrides it with its own VENV and PYTHON.
+ANSIBLE_CORE ?= ansible-core==2.19.14
+VENV ?= $(CURDIR)/.venv
 BIN := $(VENV)/bin
 COLLECTIONS ?= $(CURDIR)/.build
 COLLECTION := $(COLLECTIONS)/ansible_collections/mim/cm
@@ -17,16 +20,20 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: demo test sanity units integration collection venv clean
 
+# More test targets (molecule, lint, docs, matrix, ...) live in mk/*.mk; each adds itself to MORE_TESTS.
+MORE_TESTS :=
+-include $(sort $(wildcard mk/*.mk))
+
 demo: collection
 	cd $(COLLECTION) && $(BIN)/python demo/demo.py
 
-test: sanity units integration
+test: sanity units integration $(MORE_TESTS)
 
 venv: $(BIN)/.installed
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --upgrade -r requirements-dev.txt "$(ANSIBLE_CORE)"
 	touch $@
 
 collection: venv
@@ -42,7 +49,7 @@ $(GET_PIP): tools/get_pip_standin.py
 	cp $< $@
 
 sanity: collection $(GET_PIP)
-	cd $(COLLECTION) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+	cd $(COLLECTION) && $(BIN)/ansible-test sanity --venv --python $(PYTHON_VERSION) --color no
 
 units: collection
 	cd $(COLLECTION) && $(BIN)/python -m pytest tests/unit -q
