@@ -27,9 +27,11 @@ from ansible_collections.mim.cm.plugins.module_utils._request_model import (
     predicted_facts,
     put_value,
     request_facts,
+    search_statuses,
     status_diff,
     target_status,
 )
+from ansible_collections.mim.cm.plugins.module_utils._workers import ClientPool, StopFlag, map_in_order
 
 
 class Outcome(object):
@@ -98,9 +100,12 @@ def _change(client, request_id, target, before):
         return after, True
 
 
-def converge_request(client, request_id, target, check_mode=False):
-    """Make the request with GUID `request_id` reach `target` (completed, canceled, abandoned)."""
-    before = read_request(client, request_id)
+def converge_request(client, request_id, target, check_mode=False, known=None):
+    """Make the request with GUID `request_id` reach `target` (completed, canceled, abandoned).
+
+    `known` is the request's API object when a search already returned it; otherwise it is read.
+    """
+    before = request_facts(known) if known is not None else read_request(client, request_id)
     action, reason = decide(before['status_code'], target)
     if action == REFUSE:
         raise CmRequestStateError('request %s: %s; nothing was changed' % (request_id, reason), request_id=request_id, request=before)
@@ -155,19 +160,69 @@ def _stops_the_batch(error):
     return isinstance(error, CmConnectionError) or (isinstance(error, CmApiError) and error.status_code == 401)
 
 
-def converge_requests(client, request_ids, target, check_mode=False):
+def should_search(read_strategy, count):
+    """Whether to learn the states of `count` requests from searches first (see docs/performance.md for the crossover)."""
+    if read_strategy == 'auto':
+        return count >= SEARCH_THRESHOLD
+    return read_strategy == 'search'
+
+
+# From this many ids on, `auto` reads states with one search per relevant status instead of one GET per request.
+SEARCH_THRESHOLD = 10
+
+
+def search_states(client, request_ids, target):
+    """The API objects of the listed requests that are in a status that matters for `target`, by GUID (lower case).
+
+    Requests the searches do not return (another status, or unknown) are read one by one afterwards.
+    """
+    wanted = set(request_ids)
+    found = {}
+    for status in search_statuses(target):
+        for api_request in client.search_requests(status=status):
+            request_id = str(api_request.get('Uuid', '')).lower()
+            if request_id in wanted:
+                found[request_id] = api_request
+    return found
+
+
+def converge_requests(client, request_ids, target, check_mode=False, workers=1, new_client=None, read_strategy='get'):
     """Make every request of `request_ids` (GUIDs, already folded) reach `target`.
 
-    A request that cannot get there does not stop the others; its failure is recorded.
+    Up to `workers` requests are handled at once, each worker with a client of its own (`new_client`
+    makes the extra ones). A request that cannot get there does not stop the others; its failure is
+    recorded. An error every request would meet (no connection, TLS, a refused login) stops the rest.
     """
-    batch = BatchOutcome()
-    for request_id in request_ids:
+    known = search_states(client, request_ids, target) if should_search(read_strategy, len(request_ids)) else {}
+    pool = ClientPool(client, new_client, workers)
+    stop = StopFlag()
+
+    def work(request_id):
+        if stop.is_set():
+            return None
+        worker_client = pool.borrow()
         try:
-            batch.add(request_id, converge_request(client, request_id, target, check_mode))
+            return converge_request(worker_client, request_id, target, check_mode, known=known.get(request_id))
         except CmError as error:
             if _stops_the_batch(error):
-                # Report what was already done before giving up on the rest.
-                error.details.update(changed=batch.changed, changed_ids=batch.changed_ids, requests=batch.requests)
-                raise
-            batch.add_failure(request_id, error)
+                stop.set(error)
+            return error
+        finally:
+            pool.give_back(worker_client)
+
+    try:
+        results = map_in_order(work, request_ids, workers)
+    finally:
+        pool.close()
+
+    batch = BatchOutcome()
+    for request_id, result in zip(request_ids, results):
+        if isinstance(result, Outcome):
+            batch.add(request_id, result)
+        elif result is not None and result is not stop.error:
+            batch.add_failure(request_id, result)
+    if stop.error is not None:
+        # Report what was already done before giving up on the rest.
+        stop.error.details.update(changed=batch.changed, changed_ids=batch.changed_ids, requests=batch.requests)
+        raise stop.error
     return batch

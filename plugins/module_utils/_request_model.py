@@ -50,6 +50,13 @@ TARGETS = {
     'abandoned': ('Abandoned', 'Failed'),
 }
 
+# target -> the statuses from which the server makes the change (cm-api.md's PUT table).
+CHANGEABLE_FROM = {
+    'completed': ('Approved', 'Executing'),
+    'canceled': ('Pending', 'Approved', 'Executing'),
+    'abandoned': ('Approved', 'Executing'),
+}
+
 EMPTY_GUID = '00000000-0000-0000-0000-000000000000'
 NOT_COMPLETED_PREFIX = '0001-01-01'
 
@@ -100,6 +107,11 @@ def status_name(code):
 def target_status(target):
     """The status a request ends in when it reaches `target` (completed, canceled, abandoned)."""
     return TARGETS[target][1]
+
+
+def search_statuses(target):
+    """The statuses worth a search when many requests must reach `target`: those it changes, and the target itself."""
+    return CHANGEABLE_FROM[target] + (target_status(target),)
 
 
 def put_value(target):

@@ -59,6 +59,25 @@ options:
       - Exactly one of O(id) and O(ids) is required.
     type: list
     elements: str
+  workers:
+    description:
+      - With O(ids), how many requests to handle at once. Each worker keeps its own authenticated connection,
+        so a task costs one NTLM handshake per worker, not per request.
+      - V(1) handles the list one request at a time. The results keep the order of O(ids) whatever the value.
+    type: int
+    default: 4
+  read_strategy:
+    description:
+      - With O(ids), how to learn the requests' current statuses before deciding.
+      - V(get) reads each request (one C(GET /requests/{id}) per request).
+      - V(search) first searches the statuses that matter (C(GET /requests?status=...) for each status the target
+        changes, and the target itself), then reads one by one only the requests the searches did not return.
+        Fewer round trips for long lists; each search returns every request of that status on the server.
+      - V(auto) searches from 10 ids on, and reads one by one below that.
+      - Every strategy makes the same decisions and returns the same facts.
+    type: str
+    default: auto
+    choices: [auto, search, get]
   status:
     description:
       - Where the request must end up.
@@ -259,6 +278,8 @@ correlation_id:
   type: str
 '''
 
+import threading
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mim.cm.plugins.module_utils._client import (
@@ -267,7 +288,7 @@ from ansible_collections.mim.cm.plugins.module_utils._client import (
     missing_libraries,
 )
 from ansible_collections.mim.cm.plugins.module_utils._converge import converge_request, converge_requests
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmError
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmError, CmInputError
 from ansible_collections.mim.cm.plugins.module_utils._request_model import TARGETS, fold_guids, normalize_guid
 
 
@@ -276,19 +297,28 @@ def argument_spec():
     spec.update(
         id=dict(type='str', aliases=['uuid']),
         ids=dict(type='list', elements='str'),
+        workers=dict(type='int', default=4),
+        read_strategy=dict(type='str', default='auto', choices=['auto', 'search', 'get']),
         status=dict(type='str', required=True, choices=list(TARGETS)),
     )
     return spec
 
 
-def run(module, client):
-    """Converge the request (id) or requests (ids); return (failure message or None, result)."""
-    target = module.params['status']
-    if module.params['ids'] is None:
-        outcome = converge_request(client, normalize_guid(module.params['id']), target, check_mode=module.check_mode)
+def run(module, client, new_client=None):
+    """Converge the request (id) or requests (ids); return (failure message or None, result).
+
+    `new_client` makes the extra clients of a list's workers.
+    """
+    params = module.params
+    target = params['status']
+    if params['ids'] is None:
+        outcome = converge_request(client, normalize_guid(params['id']), target, check_mode=module.check_mode)
         return None, _with_diff(dict(changed=outcome.changed, request=outcome.request), outcome.diff if outcome.changed else None)
 
-    batch = converge_requests(client, fold_guids(module.params['ids']), target, check_mode=module.check_mode)
+    if params.get('workers', 1) < 1:
+        raise CmInputError('workers must be 1 or more, not %s' % params['workers'])
+    batch = converge_requests(client, fold_guids(params['ids']), target, check_mode=module.check_mode,
+                              workers=params.get('workers', 1), new_client=new_client, read_strategy=params.get('read_strategy', 'get'))
     result = _with_diff(dict(changed=batch.changed, requests=batch.requests, changed_ids=batch.changed_ids),
                         batch.diff if batch.changed else None)
     if not batch.failures:
@@ -297,6 +327,19 @@ def run(module, client):
     message = '%d of the requests could not reach %s: %s' % (
         len(batch.failures), target, '; '.join(failure['msg'] for failure in batch.failures))
     return message, result
+
+
+def warn_once(warn):
+    """`warn` for each distinct message once, from any thread: every worker's client warns what the first one did."""
+    lock = threading.Lock()
+    seen = set()
+
+    def warn_new(message):
+        with lock:
+            if message not in seen:
+                seen.add(message)
+                warn(message)
+    return warn_new
 
 
 def _with_diff(result, diff):
@@ -315,9 +358,10 @@ def main():
     for library, import_error in missing_libraries():
         module.fail_json(msg=missing_required_lib(library), exception=import_error)
 
+    warn = warn_once(module.warn)
     try:
-        with CmClient.from_params(module.params, warn=module.warn) as client:
-            failure, result = run(module, client)
+        with CmClient.from_params(module.params, warn=warn) as client:
+            failure, result = run(module, client, new_client=lambda: CmClient.from_params(module.params, warn=warn))
     except CmError as exc:
         module.fail_json(msg=exc.message, **exc.details)
 

@@ -22,6 +22,7 @@ sys.path.insert(0, str(TESTS_DIR / 'emulator'))
 from launcher import EmulatorProcess, read_users  # noqa: E402 pylint: disable=wrong-import-position
 
 COLLECTIONS_PATH = TESTS_DIR.parents[3]
+SEED_USERS = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())['users']
 USERS = read_users()
 ADMIN_LOGIN, ADMIN_PASSWORD = USERS['cmadmin']
 READER_LOGIN, READER_PASSWORD = USERS['cmreader']

@@ -46,6 +46,14 @@ class FakeClient(object):
         self.calls.append(('GET', request_id))
         return copy.deepcopy(self.stored.get(request_id))
 
+    def search_requests(self, status=None, target_user=None):
+        self.calls.append(('SEARCH', status))
+        code = {'Pending': 16, 'Approved': 3, 'Executing': 18, 'Completed': 8, 'Canceled': 17, 'Failed': 9}[status]
+        return [copy.deepcopy(stored) for stored in self.stored.values() if stored['Status'] == code]
+
+    def close(self):
+        self.calls.append(('CLOSE',))
+
     def set_request_status(self, request_id, put_status):
         self.calls.append(('PUT', request_id, put_status))
         if request_id in self.refuse_puts_for:
@@ -56,8 +64,8 @@ class FakeClient(object):
 
 
 class FakeModule(object):
-    def __init__(self, request_id, status, check_mode=False, ids=None):
-        self.params = {'id': request_id, 'ids': ids, 'status': status}
+    def __init__(self, request_id, status, check_mode=False, ids=None, workers=1, read_strategy='get'):
+        self.params = {'id': request_id, 'ids': ids, 'status': status, 'workers': workers, 'read_strategy': read_strategy}
         self.check_mode = check_mode
 
 
@@ -225,3 +233,51 @@ def test_a_connection_failure_stops_the_list_and_reports_what_was_done():
     assert caught.value.details['changed_ids'] == [APPROVED]
     assert caught.value.details['changed'] is True
     assert ('GET', ALSO_APPROVED) not in client.calls
+
+
+# --- workers and search-assisted reads give the same answers ---------------------------------------
+
+MANY = dict(('aaaaaaaa-0000-4000-8000-%012d' % number, (3, 8, 4, 16, 18)[number % 5]) for number in range(40))
+MANY_IDS = list(MANY) + ['aaaaaaaa-0000-4000-8000-00000000dead']
+
+
+def test_workers_and_search_give_the_result_of_one_worker_reading_each_request():
+    results = {}
+    for workers, read_strategy in ((1, 'get'), (4, 'get'), (1, 'search'), (4, 'search'), (3, 'auto')):
+        main_client = FakeClient(statuses=MANY, refuse_puts_for={request_id for request_id, code in MANY.items() if code == 16})
+        made = []
+
+        def new_client(shared=main_client):
+            made.append(shared)
+            return shared  # one fake server: every worker sees the same state
+
+        results[(workers, read_strategy)] = cm_request.run(
+            FakeModule(None, 'completed', ids=MANY_IDS, workers=workers, read_strategy=read_strategy), main_client, new_client=new_client)
+        assert len(made) <= workers - 1
+        puts = [call for call in main_client.calls if call[0] == 'PUT']
+        assert sorted(call[1] for call in puts) == sorted(request_id for request_id, code in MANY.items() if code in (3, 18, 16))
+    baseline = results[(1, 'get')]
+    assert baseline[1]['changed_ids'] and baseline[1]['failures']
+    for key, result in results.items():
+        assert result == baseline, key
+
+
+def test_search_reads_replace_the_gets_of_the_requests_they_return():
+    client = FakeClient(statuses=MANY)
+    cm_request.run(FakeModule(None, 'completed', ids=MANY_IDS, read_strategy='search'), client)
+    reads = [call for call in client.calls if call[0] in ('GET', 'SEARCH')]
+    assert [call for call in reads if call[0] == 'SEARCH'] == [('SEARCH', 'Approved'), ('SEARCH', 'Executing'), ('SEARCH', 'Completed')]
+    # only what no search returned is read one by one: the Denied and Pending ones, and the unknown one
+    assert sorted(call[1] for call in reads if call[0] == 'GET') == sorted(
+        [request_id for request_id, code in MANY.items() if code in (4, 16)] + ['aaaaaaaa-0000-4000-8000-00000000dead'])
+
+
+def test_auto_reads_short_lists_one_by_one():
+    client = FakeClient(statuses=MANY)
+    cm_request.run(FakeModule(None, 'completed', ids=MANY_IDS[:3], read_strategy='auto'), client)
+    assert not any(call[0] == 'SEARCH' for call in client.calls)
+
+
+def test_workers_below_one_are_refused():
+    with pytest.raises(CmInputError):
+        cm_request.run(FakeModule(None, 'completed', ids=MANY_IDS, workers=0), FakeClient(statuses=MANY))
