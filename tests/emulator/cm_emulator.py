@@ -3,7 +3,8 @@
 A real HTTP/1.1 server on loopback: keep-alive connections served by threads, real NTLM
 authentication (a pyspnego acceptor per TCP connection, users from the NTLM_USER_FILE file),
 TLS with a throw-away trustme CA and channel binding checks, the documented routes, codes,
-JSON shapes and enum numbers, per-user permissions, and a JSON-lines log of every API exchange.
+JSON shapes and enum numbers, per-user permissions, a JSON-lines log of every API exchange, and
+deterministic fault injection (resets, error statuses, stalls, broken bodies) for reliability tests.
 
 Written from the project's notes on the API (cm-api.md); see docs/emulator.md for how to run it.
 Start it with ``python cm_emulator.py --state-dir DIR``: it prints its base URL as the first
@@ -15,18 +16,22 @@ import base64
 import binascii
 import copy
 import datetime
+import http
 import http.server
 import ipaddress
 import itertools
 import json
 import os
+import random
 import re
 import signal
+import socket
 import socketserver
 import ssl
 import struct
 import sys
 import threading
+import time
 import uuid
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -348,13 +353,17 @@ class UserDirectory:
 # --------------------------------------------------------------------------------------------
 
 class Reply:
-    """An HTTP answer: status, body bytes, content type and extra headers."""
+    """An HTTP answer: status, body bytes, content type and extra headers.
 
-    def __init__(self, status, body=b"", content_type=JSON_TYPE, headers=()):
+    applied is True when making this answer changed the stored requests (a PUT or POST that worked).
+    """
+
+    def __init__(self, status, body=b"", content_type=JSON_TYPE, headers=(), applied=False):
         self.status = status
         self.body = body
         self.content_type = content_type
         self.headers = list(headers)
+        self.applied = applied
 
 
 def json_reply(status, value, headers=()):
@@ -464,9 +473,9 @@ class CMApi:
             request = self.store.change_status(guid, target)
         except ChangeRefused as refusal:
             return server_error(str(refusal))
-        if self.put_response == "204":
-            return no_content()
-        return json_reply(200, request)
+        reply = no_content() if self.put_response == "204" else json_reply(200, request)
+        reply.applied = True
+        return reply
 
     def create(self, body, user, base_url, **_unused):
         """POST requests {profiletemplateuuid, datacollection, target, type, comment, priority}"""
@@ -496,7 +505,9 @@ class CMApi:
         self.check_writer(user, "create requests")
         request = self.store.create(new_request)
         location = f"api/v1.0/requests/{request['Uuid']}"
-        return json_reply(201, location, headers=[("Location", f"{base_url}{APP_ROOT}/{location}")])
+        reply = json_reply(201, location, headers=[("Location", f"{base_url}{APP_ROOT}/{location}")])
+        reply.applied = True
+        return reply
 
     def check_writer(self, user, what):
         """Raise a 403 ApiError for a read-only user."""
@@ -556,42 +567,322 @@ def parse_priority(value):
 
 
 # --------------------------------------------------------------------------------------------
+# Fault injection: rules that make API calls misbehave, deterministically (docs/emulator.md)
+# --------------------------------------------------------------------------------------------
+
+FAULT_KINDS = ("latency", "reset_before", "reset_after", "status", "stall", "malformed_json", "html", "truncated")
+# The kinds after which the API still processes the request (a PUT or POST is applied); the others
+# (reset_before, status, html) answer in its place and change nothing.
+PROCESSING_FAULTS = ("latency", "reset_after", "stall", "malformed_json", "truncated")
+FAULT_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
+RULE_KEYS = ("kind", "method", "path_contains", "times", "rate", "seed")
+# Each kind's own parameters: name -> (required, default).
+RULE_PARAMS = {
+    "latency": {"seconds": (True, None)},
+    "stall": {"seconds": (True, None), "process": (False, "after")},
+    "status": {"code": (True, None), "retry_after": (False, None), "body": (False, None)},
+    "html": {"code": (True, None)},
+}
+
+
+class FaultError(ValueError):
+    """A fault rule that is not valid."""
+
+
+def _seconds(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+        raise FaultError(f"{name} must be a number of seconds from 0 to 3600, not {value!r}")
+    return value
+
+
+def _code(value, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise FaultError(f"code must be an HTTP status code from {low} to {high}, not {value!r}")
+    return value
+
+
+class FaultRule:
+    """One fault rule: which calls it matches, how many it hits, and what it does to them.
+
+    The parameters never change after construction; hits and matched do, under FaultBook's lock.
+    """
+
+    def __init__(self, raw):
+        if not isinstance(raw, dict):
+            raise FaultError(f"a fault rule must be a JSON object, not {raw!r}")
+        kind = raw.get("kind")
+        if kind not in FAULT_KINDS:
+            raise FaultError(f"kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
+        own = RULE_PARAMS.get(kind, {})
+        unknown = sorted(str(key) for key in raw if key not in RULE_KEYS and key not in own and not str(key).startswith("_"))
+        if unknown:
+            raise FaultError(f"unknown keys {unknown} in a {kind} rule; it takes {', '.join(RULE_KEYS + tuple(own))}")
+        self.kind = kind
+        method = raw.get("method")
+        if method is not None and (not isinstance(method, str) or method.upper() not in FAULT_METHODS):
+            raise FaultError(f"method must be null or one of {', '.join(FAULT_METHODS)}, not {method!r}")
+        self.method = method.upper() if method else None
+        self.path_contains = raw.get("path_contains")
+        if self.path_contains is not None and not isinstance(self.path_contains, str):
+            raise FaultError(f"path_contains must be null or a string, not {self.path_contains!r}")
+        self.rate = raw.get("rate")
+        if self.rate is not None and (isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0 <= self.rate <= 1):
+            raise FaultError(f"rate must be null or a number from 0 to 1, not {self.rate!r}")
+        # Without a rate a rule hits the next call (times 1); with a rate, every matching call may be hit (times 0).
+        self.times = raw.get("times", 1 if self.rate is None else 0)
+        if isinstance(self.times, bool) or not isinstance(self.times, int) or self.times < 0:
+            raise FaultError(f"times must be a whole number >= 0 (0: every matching call), not {self.times!r}")
+        self.seed = raw.get("seed", 0)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, str)):
+            raise FaultError(f"seed must be an integer or a string, not {self.seed!r}")
+        self.random = random.Random(self.seed)
+        self.params = {}
+        for name, (required, default) in own.items():
+            if name not in raw and required:
+                raise FaultError(f"a {kind} rule needs {name}")
+            self.params[name] = raw.get(name, default)
+        self._check_params()
+        self.hits = 0  # calls it acted on
+        self.matched = 0  # calls whose method and path matched while it was active (rate draws included)
+
+    def _check_params(self):
+        params = self.params
+        if "seconds" in params:
+            _seconds(params["seconds"], "seconds")
+        if self.kind == "stall" and params["process"] not in ("after", "before"):
+            raise FaultError(f"process must be 'after' (the stall) or 'before', not {params['process']!r}")
+        if self.kind == "html":
+            _code(params["code"], 200, 599)
+        if self.kind == "status":
+            _code(params["code"], 400, 599)
+            retry_after = params["retry_after"]
+            if isinstance(retry_after, bool) or not (
+                retry_after is None
+                or (isinstance(retry_after, int) and retry_after >= 0)
+                or (isinstance(retry_after, str) and retry_after.strip() and not set("\r\n") & set(retry_after))
+            ):
+                raise FaultError(f"retry_after must be null, whole seconds >= 0 or an HTTP date string, not {retry_after!r}")
+            if params["body"] is None:
+                params["body"] = "json" if params["code"] == 500 else "html"
+            if params["body"] not in ("json", "html"):
+                raise FaultError(f"body must be 'json' or 'html', not {params['body']!r}")
+
+    @property
+    def active(self):
+        """False once the rule has hit `times` calls (never, for times 0)."""
+        return self.times == 0 or self.hits < self.times
+
+    def matches(self, method, target):
+        """True for a call with this method on this path?query (case-insensitive substring)."""
+        if self.method is not None and self.method != method.upper():
+            return False
+        return self.path_contains is None or self.path_contains.lower() in target.lower()
+
+    def describe(self):
+        """The rule as GET /_emulator/faults shows it: every field, with its defaults, and its counts."""
+        rule = {"kind": self.kind, "method": self.method, "path_contains": self.path_contains, "times": self.times,
+                "rate": self.rate, "seed": self.seed}
+        rule.update(self.params)
+        rule.update(hits=self.hits, matched=self.matched, remaining=None if self.times == 0 else self.times - self.hits)
+        return rule
+
+    def summary(self):
+        """A short text for stderr: stall(seconds=2, process=after)."""
+        return f"{self.kind}({', '.join(f'{name}={value}' for name, value in self.params.items())})"
+
+    def reply(self):
+        """The answer a status or html rule sends instead of the API's."""
+        code = self.params["code"]
+        if self.kind == "html" or self.params["body"] == "html":
+            reply = Reply(code, html_error_page(code), HTML_TYPE)
+        elif code == 500:
+            reply = server_error("The server could not process the request (injected fault).")
+        else:
+            reply = message_reply(code, f"{code} {status_phrase(code)} (injected fault).")
+        if self.kind == "status" and self.params["retry_after"] is not None:
+            reply.headers.append(("Retry-After", str(self.params["retry_after"])))
+        return reply
+
+
+def parse_fault_rules(value):
+    """One rule (a JSON object) or a list of them, as FaultRules; FaultError if any is invalid."""
+    raws = value if isinstance(value, list) else [value]
+    rules = []
+    for index, raw in enumerate(raws):
+        try:
+            rules.append(FaultRule(raw))
+        except FaultError as error:
+            raise FaultError(f"rule {index}: {error}" if isinstance(value, list) else str(error)) from None
+    return rules
+
+
+class FaultBook:
+    """The fault rules in order; the first active rule that matches a call and hits it wins. Thread-safe."""
+
+    def __init__(self, rules=()):
+        self._lock = threading.Lock()
+        self._rules = list(rules)
+
+    def add(self, rules):
+        """Append rules (already validated)."""
+        with self._lock:
+            self._rules.extend(rules)
+
+    def clear(self):
+        """Forget every rule."""
+        with self._lock:
+            self._rules = []
+
+    def describe(self):
+        """Every rule, exhausted ones included, with its counts."""
+        with self._lock:
+            return [rule.describe() for rule in self._rules]
+
+    def pick(self, method, path, query):
+        """The rule that hits this call, or None. A rule whose rate draw misses passes the call on."""
+        target = f"{path}?{query}" if query else path
+        with self._lock:
+            for rule in self._rules:
+                if not rule.active or not rule.matches(method, target):
+                    continue
+                rule.matched += 1
+                if rule.rate is not None and rule.random.random() >= rule.rate:
+                    continue
+                rule.hits += 1
+                return rule
+        return None
+
+
+def status_phrase(code):
+    """The standard reason phrase of an HTTP status code ('Service Unavailable')."""
+    try:
+        return http.HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"
+
+
+# The texts IIS, HTTP.sys and ARR put on their error pages (as a load balancer or proxy in front of CM sends them).
+HTML_ERRORS = {
+    200: "Runtime Error: An application error occurred on the server.",
+    500: "500 - Internal server error. There is a problem with the resource you are looking for, and it cannot be displayed.",
+    502: "502 - Web server received an invalid response while acting as a gateway or proxy server.",
+    503: "HTTP Error 503. The service is unavailable.",
+    504: "504 - Gateway Timeout. The web server did not receive a timely response from an upstream server.",
+}
+
+
+def html_error_page(code):
+    """An IIS/ARR-style HTML error page (bytes) for this status code."""
+    text = HTML_ERRORS.get(code, f"{code} - {status_phrase(code)}.")
+    title = text.split(". ")[0].split(": ")[0]
+    return (
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n'
+        f'<html xmlns="http://www.w3.org/1999/xhtml"><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"/>'
+        f"<title>{title}</title></head>\r\n<body><div id=\"header\"><h1>Server Error</h1></div>\r\n"
+        f"<div id=\"content\"><fieldset><h2>{text}</h2></fieldset></div></body></html>\r\n"
+    ).encode("ascii")
+
+
+def malformed_json(reply):
+    """A 200 whose application/json body is not JSON: the API's answer with single instead of double quotes."""
+    body = reply.body.replace(b'"', b"'")
+    if not body or json_or_none(body) is not None or body.strip() == b"null":
+        body = b"{'Message':'An error has occurred.'"  # nothing quoted in it (a 204, []): something surely not JSON
+    return Reply(200, body, JSON_TYPE, applied=reply.applied)
+
+
+class InFlight:
+    """How many API exchanges are being handled right now (a stalled one counts until it is done)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def __enter__(self):
+        with self._lock:
+            self._count += 1
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._count -= 1
+
+    @property
+    def count(self):
+        """The current number."""
+        with self._lock:
+            return self._count
+
+
+# --------------------------------------------------------------------------------------------
 # The admin side door: /_emulator/..., no auth, not logged. Add a route here for each new switch.
 # --------------------------------------------------------------------------------------------
 
 class AdminDoor:
     """Test-only routes under /_emulator/ (loopback only, no authentication, not in exchanges.jsonl)."""
 
-    def __init__(self, store):
+    def __init__(self, store, faults, in_flight):
         self.store = store
+        self.faults = faults
+        self.in_flight = in_flight
         self.routes = [
             ("GET", re.compile(r"requests/?"), self.list_requests),
             ("GET", re.compile(r"requests/([^/]+)/?"), self.get_request),
             ("POST", re.compile(r"reset/?"), self.reset),
+            ("GET", re.compile(r"faults/?"), self.list_faults),
+            ("POST", re.compile(r"faults/?"), self.add_faults),
+            ("DELETE", re.compile(r"faults/?"), self.clear_faults),
+            ("GET", re.compile(r"in-flight/?"), self.count_in_flight),
         ]
 
-    def handle(self, method, path):
+    def handle(self, method, path, body=b""):
         """Answer one admin call: the first route whose method and pattern match."""
         subpath = path[len(ADMIN_ROOT):]
         for route_method, pattern, action in self.routes:
             match = pattern.fullmatch(subpath)
             if match and route_method == method:
-                return action(*match.groups())
+                return action(*match.groups(), body=body)
         return message_reply(404, f"No emulator admin route {method} {path}.")
 
-    def list_requests(self):
+    def list_requests(self, **_unused):
         """GET /_emulator/requests: every stored request."""
         return json_reply(200, self.store.all())
 
-    def get_request(self, guid):
+    def get_request(self, guid, **_unused):
         """GET /_emulator/requests/{id}: one request, 404 if unknown."""
         request = self.store.get(guid)
         return json_reply(200, request) if request else message_reply(404, f"No request {guid}.")
 
-    def reset(self):
-        """POST /_emulator/reset: back to the seed."""
+    def reset(self, **_unused):
+        """POST /_emulator/reset: back to the seed, and no fault rules."""
         self.store.reset()
+        self.faults.clear()
         return no_content()
+
+    def list_faults(self, **_unused):
+        """GET /_emulator/faults: the rules in order, with their counts."""
+        return json_reply(200, self.faults.describe())
+
+    def add_faults(self, body, **_unused):
+        """POST /_emulator/faults: append one rule or a list of rules (all or none); answer with every rule."""
+        value = json_or_none(body)
+        try:
+            if value is None:
+                raise FaultError("the body must be a fault rule (a JSON object) or a list of them")
+            rules = parse_fault_rules(value)
+        except FaultError as error:
+            return message_reply(400, f"Invalid fault rule: {error}")
+        self.faults.add(rules)
+        log(f"fault rules added: {', '.join(rule.summary() for rule in rules) or 'none'}")
+        return json_reply(200, self.faults.describe())
+
+    def clear_faults(self, **_unused):
+        """DELETE /_emulator/faults: forget every rule."""
+        self.faults.clear()
+        return no_content()
+
+    def count_in_flight(self, **_unused):
+        """GET /_emulator/in-flight: API exchanges being handled now (a stalled one counts until it is answered)."""
+        return json_reply(200, {"in_flight": self.in_flight.count})
 
 
 # --------------------------------------------------------------------------------------------
@@ -625,14 +916,22 @@ class ExchangeLog:
 # --------------------------------------------------------------------------------------------
 
 class TlsMaterial:
-    """A trustme CA (written to ca.pem), an SSL context and the tls-server-end-point bindings."""
+    """A trustme CA (written to ca.pem and ca-bundle.pem), an SSL context and the tls-server-end-point bindings.
 
-    def __init__(self, state_dir, host):
+    The server certificate is for 127.0.0.1, localhost and host, or only for cert_hostnames when given.
+    """
+
+    def __init__(self, state_dir, host, cert_hostnames=None):
         ca = trustme.CA(organization_name="MIM CM emulator test CA")
         identities = ["127.0.0.1", "localhost"] + ([host] if host not in ("127.0.0.1", "localhost") else [])
-        leaf = ca.issue_cert(*identities)
+        self.identities = list(cert_hostnames) if cert_hostnames else identities
+        leaf = ca.issue_cert(*self.identities)
         self.ca_path = os.path.join(state_dir, "ca.pem")
         ca.cert_pem.write_to_path(self.ca_path)
+        # A bundle of two CAs, the test CA last: proves a client reads a whole bundle file, not its first certificate.
+        unrelated = trustme.CA(organization_name="MIM CM emulator unrelated CA")
+        with open(os.path.join(state_dir, "ca-bundle.pem"), "wb") as handle:
+            handle.write(unrelated.cert_pem.bytes() + ca.cert_pem.bytes())
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         leaf.configure_cert(self.context)
         certificate = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
@@ -654,19 +953,52 @@ def end_point_hash(certificate):
 # --------------------------------------------------------------------------------------------
 
 NTLM_SIGNATURE = b"NTLMSSP\x00"
+AV_EOL, AV_CHANNEL_BINDINGS = 0, 10  # MS-NLMP AV_PAIR ids: MsvAvEOL, MsvAvChannelBindings
 
 
-class EmulatorServer(http.server.ThreadingHTTPServer):
+def ntlm_sent_bindings(token):
+    """The channel bindings hash an NTLM AUTHENTICATE (type 3) message carries, or None if it carries none.
+
+    None also for an all-zero hash (what a client sends when it has no bindings to give) and for an
+    NTLMv1 or malformed response, which have no AV pairs to look in (MS-NLMP 2.2.1.3, 2.2.2.1, 2.2.2.7).
+    """
+    try:
+        length, _max_length, offset = struct.unpack("<HHI", token[20:28])
+        response = token[offset:offset + length]
+        position = 16 + 28  # NTProofStr, then the NTLMv2_CLIENT_CHALLENGE header; its AV pairs follow
+        while position + 4 <= len(response):
+            av_id, av_length = struct.unpack("<HH", response[position:position + 4])
+            if av_id == AV_EOL:
+                break
+            if av_id == AV_CHANNEL_BINDINGS:
+                value = response[position + 4:position + 4 + av_length]
+                return value if value.strip(b"\x00") else None
+            position += 4 + av_length
+    except struct.error:
+        pass
+    return None
+
+
+class BindingsRefused(Exception):
+    """A login refused before pyspnego sees it: channel bindings required but not sent."""
+
+
+class EmulatorServer(http.server.ThreadingHTTPServer):  # pylint: disable=too-many-instance-attributes
     """The listening server; holds what every connection shares."""
 
     daemon_threads = True
+    block_on_close = False  # stopping must not wait for keep-alive connections or stalled calls
 
-    def __init__(self, address, api, admin, users, exchanges, tls):
+    def __init__(self, address, api, admin, users, exchanges, tls, options):
         self.api = api
         self.admin = admin
         self.users = users
         self.exchanges = exchanges
         self.tls = tls
+        self.faults = admin.faults
+        self.in_flight = admin.in_flight
+        self.latency = options.latency_ms / 1000.0
+        self.channel_binding = options.channel_binding
         self._connection_ids = itertools.count(1)
         self._id_lock = threading.Lock()
         super().__init__(address, CMHandler)
@@ -706,9 +1038,22 @@ class EmulatorServer(http.server.ThreadingHTTPServer):
             return next(self._connection_ids)
 
     def new_acceptor(self):
-        """A fresh NTLM acceptor (users from NTLM_USER_FILE), checking channel bindings over TLS."""
-        bindings = self.tls.channel_bindings if self.tls else None
-        return spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm, channel_bindings=bindings)
+        """A fresh NTLM acceptor (users from NTLM_USER_FILE); bindings_for() says what its last step checks."""
+        return spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+
+    def bindings_for(self, token):
+        """The channel bindings an NTLM type 3 token must match (None: no check), per --channel-binding.
+
+        require: the token must carry bindings, and they must match; accept: they must match when the
+        token carries them; off: never checked. Plain HTTP has no channel to bind to.
+        """
+        if self.tls is None or self.channel_binding == "off":
+            return None
+        if ntlm_sent_bindings(token) is None:
+            if self.channel_binding == "require":
+                raise BindingsRefused("channel bindings are required (Extended Protection) but the client sent none")
+            return None
+        return self.tls.channel_bindings
 
 
 class CMHandler(http.server.BaseHTTPRequestHandler):
@@ -758,36 +1103,98 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = unquote(url.path)
         if path.lower().startswith(ADMIN_ROOT):
-            self.send_reply(self.server.admin.handle(self.command, path))
+            self.send_reply(self.server.admin.handle(self.command, path, body))
         elif path.lower().startswith(API_ROOT.lower()):
             self.handle_api(path, url.query, body)
         else:
             self.send_reply(message_reply(404, f"Nothing at {path}: the API lives under {API_V1}."))
 
     def handle_api(self, path, query, body):
-        """Authenticate, answer and log one exchange on an API path.
+        """Authenticate, answer and log one exchange on an API path, with --latency-ms and any fault rule.
 
-        The log line is written before the answer is sent, so a client that has its answer
-        always finds the exchange in the log.
+        The log line is written before anything is sent (a client that has its answer, or its
+        connection reset, always finds the exchange in the log); for a stall with process "before",
+        before the stall.
         """
-        carried_authorization = "Authorization" in self.headers
-        reply = self.authenticate()
-        auth_leg = reply is not None  # answered (401) by authentication, not by the API
-        if not auth_leg:
-            reply = self.server.api.handle(self.command, path, query, body, self.user, self.base_url())
-        self.server.exchanges.write({
-            "time": utc_now_text(),
-            "connection": self.connection_id,
-            "method": self.command,
-            "path": path,
-            "query": query,
-            "status": reply.status,
-            "auth_leg": auth_leg,
-            "authorization": carried_authorization,
-            "user": self.user,
-            "body": json_or_none(body),
-        })
-        self.send_reply(reply)
+        with self.server.in_flight:
+            carried_authorization = "Authorization" in self.headers
+            if self.server.latency:
+                time.sleep(self.server.latency)
+            reply = self.authenticate()
+            auth_leg = reply is not None  # answered (401) by authentication, not by the API
+            rule = None if auth_leg else self.server.faults.pick(self.command, path, query)
+            kind = rule.kind if rule else None
+            if rule:
+                log(f"[connection {self.connection_id}] injected fault {rule.summary()} on {self.command} {path}")
+            stall_after = kind == "latency" or (kind == "stall" and rule.params["process"] == "after")
+            if stall_after:
+                time.sleep(rule.params["seconds"])
+            if not auth_leg and (kind is None or kind in PROCESSING_FAULTS):
+                reply = self.server.api.handle(self.command, path, query, body, self.user, self.base_url())
+            elif kind in ("status", "html"):
+                reply = rule.reply()
+            sent = reply
+            if kind in ("reset_before", "reset_after"):
+                sent = None
+            elif kind == "malformed_json":
+                sent = malformed_json(reply)
+            applied = bool(reply is not None and reply.applied)
+            self.server.exchanges.write({
+                "time": utc_now_text(),
+                "connection": self.connection_id,
+                "method": self.command,
+                "path": path,
+                "query": query,
+                "status": sent.status if sent else None,
+                "auth_leg": auth_leg,
+                "authorization": carried_authorization,
+                "user": self.user,
+                "body": json_or_none(body),
+                "fault": kind,
+                "applied": applied,
+            })
+            if kind == "stall":
+                where = "after" if stall_after else "before"
+                log(f"[connection {self.connection_id}] stalled {rule.params['seconds']} s; processed {where} the stall (applied: {applied})")
+                if not stall_after:
+                    time.sleep(rule.params["seconds"])
+            if sent is None:
+                self.abort_connection()
+            elif kind == "truncated":
+                self.send_truncated(sent)
+            else:
+                self.send_reply(sent)
+
+    def abort_connection(self):
+        """Reset the TCP connection (SO_LINGER 0: a RST, no FIN, no TLS close_notify) without answering."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        finally:
+            self.rfile.close()  # the socket only really closes once its file objects are gone
+            self.connection.close()
+        log(f"[connection {self.connection_id}] connection reset (injected fault)")
+
+    def send_truncated(self, reply):
+        """Send the headers with the full Content-Length, only half the body, then close the connection.
+
+        An answer without a body (204) is cut inside its status line instead (a client would take a
+        204 cut inside its headers for a whole one).
+        """
+        self.close_connection = True
+        if reply.status != 204 and reply.body:
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body[:len(reply.body) // 2])
+        else:
+            self.log_request(reply.status)
+            self.wfile.write(f"HTTP/1.1 {reply.status}"[:10].encode("ascii"))
+        self.wfile.flush()
+        log(f"[connection {self.connection_id}] answer truncated and connection closed (injected fault)")
 
     def authenticate(self):
         """None when the connection is (now) authenticated; otherwise the 401 Reply to send.
@@ -816,9 +1223,10 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
             self.ntlm = None
             return unauthorized()
         try:
-            answer = self.ntlm.step(token)
+            bindings = self.server.bindings_for(token) if message_type == 3 else None
+            answer = self.ntlm.step(token, channel_bindings=bindings)
         except Exception as error:  # pylint: disable=broad-exception-caught
-            # Wrong password, unknown user, channel bindings that do not match, a malformed token.
+            # Wrong password, unknown user, channel bindings missing or not matching, a malformed token.
             log(f"[connection {self.connection_id}] NTLM authentication failed: {error}")
             self.ntlm = None
             return unauthorized()
@@ -898,7 +1306,25 @@ def parse_args(argv):
     parser.add_argument("--empty-search", choices=("204", "array"), default="204", help="answer to a search without match (default: 204)")
     parser.add_argument("--put-response", choices=("200", "204"), default="200", help="answer to a successful PUT (default: 200 with the Request)")
     parser.add_argument("--api-disabled", action="store_true", help="Clm.WebApi.Enabled off: every API path answers 404")
+    parser.add_argument("--fault", action="append", default=[], metavar="JSON",
+                        help="a fault rule (JSON object) or a list of rules, loaded at start; repeatable (see docs/emulator.md)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
+                        help="delay every API exchange, 401 legs included, by MS milliseconds (a network round trip; default 0)")
+    parser.add_argument("--cert-hostname", action="append", metavar="NAME",
+                        help="issue the server certificate for NAME instead of 127.0.0.1 and localhost; repeatable")
+    parser.add_argument("--channel-binding", choices=("require", "accept", "off"), default="require",
+                        help="NTLM channel bindings over TLS: require them (default), check them when sent (accept), or ignore them (off)")
     args = parser.parse_args(argv)
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must be 0 or more")
+    if args.plain_http and args.cert_hostname:
+        parser.error("--cert-hostname needs TLS; it cannot be combined with --plain-http")
+    args.fault_rules = []
+    for text in args.fault:
+        try:
+            args.fault_rules.extend(parse_fault_rules(json.loads(text)))
+        except ValueError as error:  # FaultError is a ValueError, and so is bad JSON
+            parser.error(f"--fault {text}: {error}")
     if args.host != "localhost":
         try:
             loopback = ipaddress.IPv4Address(args.host).is_loopback
@@ -926,9 +1352,10 @@ def main(argv=None):
     state_dir = os.path.abspath(args.state_dir)
     try:
         os.makedirs(state_dir, exist_ok=True)
-        tls = None if args.plain_http else TlsMaterial(state_dir, args.host)
+        tls = None if args.plain_http else TlsMaterial(state_dir, args.host, args.cert_hostname)
         exchanges = ExchangeLog(os.path.join(state_dir, "exchanges.jsonl"))
-        server = EmulatorServer((args.host, args.port), CMApi(store, users, args), AdminDoor(store), users, exchanges, tls)
+        admin = AdminDoor(store, FaultBook(args.fault_rules), InFlight())
+        server = EmulatorServer((args.host, args.port), CMApi(store, users, args), admin, users, exchanges, tls, args)
     except OSError as error:
         log(f"error: cannot start on {args.host}:{args.port} with state in {state_dir}: {error}")
         return 2
@@ -946,6 +1373,12 @@ def main(argv=None):
         signal.signal(signal.SIGINT, stop)
         print(url, flush=True)
         log(f"MIM CM emulator listening on {url} (state in {state_dir}; read-only users: {', '.join(sorted(read_only)) or 'none'})")
+        if tls:
+            log(f"server certificate for {', '.join(tls.identities)}; channel bindings: {args.channel_binding}")
+        if args.latency_ms:
+            log(f"latency: {args.latency_ms:g} ms per API exchange")
+        for rule in args.fault_rules:
+            log(f"fault rule: {rule.describe()}")
         server.serve_forever()
     except KeyboardInterrupt as reason:
         log(f"stopping ({reason})")

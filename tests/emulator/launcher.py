@@ -20,6 +20,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -51,6 +52,11 @@ class EmulatorProcess(object):
     @property
     def ca_path(self):
         return str(self.state_dir / 'ca.pem')
+
+    @property
+    def ca_bundle_path(self):
+        """A bundle file of two CA certificates, an unrelated one first, then the emulator's test CA."""
+        return str(self.state_dir / 'ca-bundle.pem')
 
     @property
     def log_path(self):
@@ -113,12 +119,74 @@ class EmulatorProcess(object):
         """The exchanges that were API calls, not authentication legs."""
         return [exchange for exchange in self.exchanges() if not exchange['auth_leg']]
 
-    def _admin(self, path):
+    def applied_puts(self, request_id=None, since=0):
+        """How many PUTs changed a request (log lines with applied true), for one GUID (any case) or all.
+
+        Counts the changes the emulator made, whatever the client saw: a PUT whose answer was lost
+        (reset_after, truncated, malformed_json, a stall the client gave up on) counts once. since
+        skips the log's first lines (pass len(exchanges()) taken earlier) on an emulator shared by tests.
+        """
+        wanted = None if request_id is None else '/requests/%s' % str(request_id).lower()
+        return len([
+            exchange for exchange in self.exchanges()[since:]
+            if exchange['method'] == 'PUT' and exchange.get('applied')
+            and (wanted is None or exchange['path'].lower().rstrip('/').endswith(wanted))
+        ])
+
+    def _admin(self, path, method='GET', body=None):
+        """One call to the admin side door; the decoded JSON answer, or None for an empty one (204)."""
         parts = urlsplit(self.url)
         context = ssl.create_default_context(cafile=self.ca_path) if parts.scheme == 'https' else None
-        with urllib.request.urlopen('%s://%s/_emulator/%s' % (parts.scheme, parts.netloc, path), context=context, timeout=10) as response:
-            return json.loads(response.read().decode())
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request('%s://%s/_emulator/%s' % (parts.scheme, parts.netloc, path), data=data, method=method,
+                                         headers={'Content-Type': 'application/json'} if data is not None else {})
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as error:
+            message = error.read().decode(errors='replace')
+            try:
+                message = json.loads(message)['Message']
+            except (ValueError, KeyError, TypeError):
+                pass
+            if error.code == 400:
+                raise ValueError(message) from None
+            raise
+        return json.loads(text) if text else None
 
     def stored_request(self, request_id):
         """The request as the emulator holds it now (API shape), read through the admin side door."""
         return self._admin('requests/%s' % request_id)
+
+    # --- fault injection and state, through the admin side door (see docs/emulator.md) ------------
+
+    def inject(self, rule_or_rules):
+        """Append one fault rule (a dict) or a list of them; return every rule now held, with its counts.
+
+        An invalid rule raises ValueError with the emulator's reason, and none of the given rules is added.
+        """
+        return self._admin('faults', 'POST', rule_or_rules)
+
+    def faults(self):
+        """The fault rules in order, each with its fields, 'hits', 'matched' and 'remaining' (None: unlimited)."""
+        return self._admin('faults')
+
+    def clear_faults(self):
+        """Forget every fault rule (also those given with --fault)."""
+        self._admin('faults', 'DELETE')
+
+    def reset(self):
+        """Every request back to the seed, and no fault rules (the exchange log is kept)."""
+        self._admin('reset', 'POST')
+
+    def in_flight(self):
+        """How many API exchanges the emulator is handling right now (a stalled call counts until it is answered)."""
+        return self._admin('in-flight')['in_flight']
+
+    def wait_idle(self, timeout=30):
+        """Wait until no API exchange is in flight (e.g. a stall the client gave up on has been processed)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight():
+            if time.monotonic() > deadline:
+                raise RuntimeError('the emulator still handles %d exchange(s) after %s s' % (self.in_flight(), timeout))
+            time.sleep(0.05)

@@ -4,17 +4,22 @@
 
 import base64
 import datetime
+import hashlib
 import http.client
 import json
+import random
 import re
+import socket
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import requests
 import spnego
+import urllib3
 from cryptography import x509
 from requests_ntlm import HttpNtlmAuth
 from spnego.channel_bindings import GssChannelBindings
@@ -445,7 +450,11 @@ def test_log_counts_auth_legs_calls_and_connections(start):
     emulator.admin("GET", "requests")  # the side door is not logged
 
     log = emulator.exchanges()
-    assert all(set(e) == {"time", "connection", "method", "path", "query", "status", "auth_leg", "authorization", "user", "body"} for e in log)
+    assert all(set(e) == {"time", "connection", "method", "path", "query", "status", "auth_leg", "authorization", "user", "body", "fault", "applied"}
+               for e in log)
+    assert all(e["fault"] is None for e in log)
+    # applied: only the PUT that worked (200) and the POST (201); not the refused PUT (500) nor the reader's (403)
+    assert [e["applied"] for e in log] == [False] * 7 + [True, True] + [False] * 5
     assert [e["status"] for e in log] == [401, 401] + statuses + [401, 401, 403, 200]
     # auth_leg: only the two 401s of each handshake; the call sent with the final NTLM token is an API call
     assert [e["auth_leg"] for e in log] == [True, True] + [False] * 8 + [True, True, False, False]
@@ -548,3 +557,347 @@ def test_admin_side_door(emu):
     assert emu.admin("POST", "reset").status_code == 204
     assert emu.stored_request(EXAMPLE)["Status"] == 3
     assert {e["path"].split("/")[1] for e in emu.exchanges()[before:]} == {"CertificateManagement"}
+
+
+# ---- fault injection ---------------------------------------------------------------------------
+
+def last_call(emulator):
+    """The last logged API call (not an authentication leg)."""
+    return emulator.api_calls()[-1]
+
+
+def logged_in(emulator, user=ADMIN):
+    """A session whose connection has logged in already, so the next call is one exchange."""
+    session = emulator.session(user)
+    assert emulator.call("GET", f"requests/{EXAMPLE}", session=session).status_code == 200
+    return session
+
+
+def complete_example(emulator, session=None, **kwargs):
+    return emulator.call("PUT", f"requests/{EXAMPLE}", session=session, json={"status": "Completed"}, **kwargs)
+
+
+def test_fault_rules_from_the_command_line(start):
+    emulator = start("--fault", json.dumps({"kind": "status", "code": 503, "method": "GET"}),
+                     "--fault", json.dumps([{"kind": "latency", "seconds": 0, "times": 0}]))
+    assert [(r["kind"], r["remaining"], r["hits"]) for r in emulator.faults()] == [("status", 1, 0), ("latency", None, 0)]
+    session = emulator.session()
+    assert [emulator.call("GET", f"requests/{EXAMPLE}", session=session).status_code for _call in range(2)] == [503, 200]
+    assert [(r["remaining"], r["hits"], r["matched"]) for r in emulator.faults()] == [(0, 1, 1), (None, 1, 1)]
+    assert [(e["status"], e["fault"]) for e in emulator.exchanges()] == [(401, None), (401, None), (503, "status"), (200, "latency")]
+
+
+def test_bad_fault_rule_on_the_command_line_exits_2(tmp_path):
+    result = subprocess.run([sys.executable, str(EMULATOR), "--state-dir", str(tmp_path / "state"), "--fault", '{"kind": "status"}'],
+                            capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 2 and result.stdout == "" and "a status rule needs code" in result.stderr
+
+
+def test_admin_fault_endpoints(emu):
+    before = len(emu.exchanges())
+    assert emu.faults() == []
+    added = emu.inject({"kind": "reset_before", "method": "put", "path_contains": "5EED"})
+    assert added == [{"kind": "reset_before", "method": "PUT", "path_contains": "5EED", "times": 1, "rate": None, "seed": 0,
+                      "hits": 0, "matched": 0, "remaining": 1}]
+    added = emu.inject([{"kind": "status", "code": 503, "rate": 0.5, "seed": 3}, {"kind": "html", "code": 200, "times": 0, "_why": "a note"}])
+    assert [(r["kind"], r["times"], r["remaining"]) for r in added] == [("reset_before", 1, 1), ("status", 0, None), ("html", 0, None)]
+    assert (added[1]["body"], added[1]["retry_after"], added[1]["seed"]) == ("html", None, 3)
+    for bad, reason in (({"kind": "explode"}, "kind must be one of"), ({"kind": "status"}, "needs code"),
+                        ({"kind": "status", "code": 200}, "code must be"), ({"kind": "latency", "seconds": -1}, "seconds must be"),
+                        ({"kind": "reset_after", "time": 2}, "unknown keys"), ({"kind": "stall", "seconds": 1, "process": "never"}, "process"),
+                        ({"kind": "truncated", "rate": 2}, "rate must be"), ({"kind": "truncated", "times": -1}, "times must be"),
+                        ([{"kind": "truncated"}, {"kind": "html"}], "rule 1: a html rule needs code"), ("x", "JSON object")):
+        with pytest.raises(ValueError, match=reason):
+            emu.inject(bad)
+    assert len(emu.faults()) == 3  # nothing of a refused list was added
+    emu.clear_faults()
+    assert emu.faults() == []
+    emu.inject({"kind": "truncated"})
+    emu.reset()  # POST /_emulator/reset forgets the rules too
+    assert emu.faults() == []
+    assert emu.in_flight() == 0
+    assert len(emu.exchanges()) == before  # the admin door is not logged
+
+
+def test_faults_spare_the_ntlm_legs(emu):
+    emu.inject({"kind": "status", "code": 503, "times": 0})
+    before = len(emu.exchanges())
+    response = emu.call("GET", f"requests/{EXAMPLE}")  # a new connection: two 401 legs, then the call
+    assert response.status_code == 503 and [r.status_code for r in response.history] == [401, 401]
+    log = emu.exchanges()[before:]
+    assert [(e["status"], e["auth_leg"], e["fault"]) for e in log] == [(401, True, None), (401, True, None), (503, False, "status")]
+
+
+def test_rules_match_method_and_path_first_match_wins(emu):
+    emu.inject([{"kind": "status", "code": 502, "method": "PUT", "path_contains": "5eed0016", "times": 0},
+                {"kind": "status", "code": 503, "path_contains": "5EED", "times": 0},
+                {"kind": "status", "code": 504, "path_contains": "status=pending"}])
+    session = logged_in(emu)
+    pending = f"requests/{BY_STATUS[16].upper()}"
+    statuses = [
+        emu.call("PUT", pending, session=session, json={"status": "Canceled"}).status_code,  # rule 0 (path any case)
+        emu.call("GET", pending, session=session).status_code,  # rule 0 wants PUT: rule 1
+        emu.call("GET", f"requests/{EXAMPLE}", session=session).status_code,  # no rule
+        emu.call("GET", "requests", session=session, params={"status": "Pending"}).status_code,  # rule 2 (the query counts)
+        emu.call("GET", "requests", session=session, params={"status": "Pending"}).status_code,  # rule 2 used up
+    ]
+    assert statuses == [502, 503, 200, 504, 200]
+    assert [(r["hits"], r["remaining"]) for r in emu.faults()] == [(1, None), (1, None), (1, 0)]
+    assert emu.stored_request(BY_STATUS[16])["Status"] == 16
+
+
+def test_times_and_rate_are_deterministic(emu):
+    session = logged_in(emu)
+
+    def pattern(rule, calls=16):
+        emu.clear_faults()
+        emu.inject(rule)
+        return [emu.call("GET", f"requests/{EXAMPLE}", session=session).status_code for _call in range(calls)]
+
+    def draws(seed, rate=0.5, calls=16):
+        generator = random.Random(seed)  # the n-th matching call is hit when the n-th draw is below the rate
+        return [503 if generator.random() < rate else 200 for _draw in range(calls)]
+
+    rate = {"kind": "status", "code": 503, "rate": 0.5, "seed": 42}
+    first = pattern(rate)
+    assert first == pattern(rate) == draws(42) and set(first) == {200, 503}
+    assert pattern(dict(rate, seed=7)) == draws(7) != first
+    assert pattern(dict(rate, seed="a string")) == draws("a string")
+    assert pattern({"kind": "status", "code": 503, "rate": 0.5}) == draws(0)  # seed 0 by default
+    assert pattern(dict(rate, times=2)) == [200, 503, 503] + [200] * 13  # a rate, and at most 2 hits
+    assert pattern(dict(rate, rate=0)) == [200] * 16 and pattern(dict(rate, rate=1)) == [503] * 16
+    assert pattern({"kind": "status", "code": 500, "times": 3}, 5) == [500, 500, 500, 200, 200]
+    assert pattern({"kind": "status", "code": 500, "times": 0}, 5) == [500] * 5
+    assert [(r["matched"], r["hits"]) for r in emu.faults()] == [(5, 5)]
+
+
+def test_latency_fault_delays_then_answers(emu):
+    session = logged_in(emu)
+    emu.inject({"kind": "latency", "seconds": 0.3, "method": "GET"})
+    started = time.monotonic()
+    response = emu.call("GET", f"requests/{EXAMPLE}", session=session)
+    assert time.monotonic() - started >= 0.3
+    assert response.status_code == 200 and response.json()["Uuid"] == EXAMPLE
+    assert (last_call(emu)["fault"], last_call(emu)["status"], last_call(emu)["applied"]) == ("latency", 200, False)
+
+
+@pytest.mark.parametrize("kind, applied", [("reset_before", False), ("reset_after", True)])
+def test_reset_faults(emu, kind, applied):
+    before = len(emu.exchanges())
+    session = logged_in(emu)
+    emu.inject({"kind": kind, "method": "PUT"})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        complete_example(emu, session)
+    assert emu.stored_request(EXAMPLE)["Status"] == (8 if applied else 3)
+    line = last_call(emu)
+    assert (line["method"], line["status"], line["fault"], line["applied"], line["body"]) == ("PUT", None, kind, applied, {"status": "Completed"})
+    assert emu.applied_puts(EXAMPLE.upper(), since=before) == int(applied)
+    # The session opens a new connection (and logs in again); the rule is used up.
+    retry = complete_example(emu, session)
+    assert retry.status_code == (500 if applied else 200)  # a second Completed is refused once the first was applied
+    assert emu.applied_puts(EXAMPLE, since=before) == 1 and emu.applied_puts(since=before) == 1
+    assert emu.applied_puts(BY_STATUS[16], since=before) == 0
+    assert len({e["connection"] for e in emu.exchanges()[before:]}) == 2
+
+
+def test_reset_after_a_post_creates_the_request(emu):
+    emu.inject({"kind": "reset_after", "method": "POST"})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        emu.call("POST", "requests", json={"profiletemplateuuid": TEMPLATE, "type": "Enroll"})
+    assert len(emu.admin("GET", "requests").json()) == SEEDED_COUNT + 1
+    assert (last_call(emu)["status"], last_call(emu)["applied"]) == (None, True)
+
+
+def test_reset_is_a_tcp_reset(start):
+    """Over plain HTTP the client sees the RST itself (over TLS, Python's ssl reports it as an EOF)."""
+    emulator = start("--plain-http")
+    session = logged_in(emulator)
+    emulator.inject({"kind": "reset_before"})
+    with pytest.raises(requests.exceptions.ConnectionError, match="Connection reset by peer"):
+        emulator.call("GET", f"requests/{EXAMPLE}", session=session)
+
+
+@pytest.mark.parametrize("rule, content_type", [
+    ({"code": 500}, "application/json"),
+    ({"code": 502}, "text/html"),
+    ({"code": 503, "retry_after": 7}, "text/html"),
+    ({"code": 503, "retry_after": 2, "body": "json"}, "application/json"),
+    ({"code": 504, "body": "html"}, "text/html"),
+    ({"code": 429, "retry_after": "Wed, 21 Oct 2026 07:28:00 GMT"}, "text/html"),
+], ids=["500", "502", "503-retry-after", "503-json", "504", "429-date"])
+def test_status_fault_answers_instead_of_the_api(emu, rule, content_type):
+    emu.inject(dict(rule, kind="status", method="PUT"))
+    response = complete_example(emu)
+    assert response.status_code == rule["code"] and response.headers["Content-Type"].startswith(content_type)
+    assert response.headers.get("Retry-After") == (None if "retry_after" not in rule else str(rule["retry_after"]))
+    if rule["code"] == 500:
+        match = CORRELATION.match(response.json()["Message"])
+        assert match and match.group(1) in emu.stderr()
+    elif content_type == "text/html":
+        assert response.text.startswith("<!DOCTYPE html") and str(rule["code"]) in response.text
+    else:
+        assert response.json()["Message"].startswith("503 Service Unavailable")
+    assert emu.stored_request(EXAMPLE)["Status"] == 3
+    assert (last_call(emu)["status"], last_call(emu)["fault"], last_call(emu)["applied"]) == (rule["code"], "status", False)
+    assert complete_example(emu).status_code == 200  # the connection stays usable, the rule is used up
+
+
+@pytest.mark.parametrize("code", [200, 500])
+def test_html_fault_answers_an_error_page_and_changes_nothing(emu, code):
+    emu.inject({"kind": "html", "code": code})
+    response = complete_example(emu)
+    assert response.status_code == code and response.headers["Content-Type"] == "text/html"
+    assert response.text.startswith("<!DOCTYPE html") and "Server Error" in response.text
+    assert emu.stored_request(EXAMPLE)["Status"] == 3
+    assert (last_call(emu)["status"], last_call(emu)["fault"], last_call(emu)["applied"]) == (code, "html", False)
+
+
+def test_malformed_json_applies_and_answers_200_with_a_body_that_is_not_json(emu):
+    emu.inject([{"kind": "malformed_json", "method": "PUT"}, {"kind": "malformed_json", "method": "GET"}])
+    session = emu.session()
+    response = complete_example(emu, session)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    with pytest.raises(ValueError):
+        response.json()
+    assert f"'Uuid':'{EXAMPLE}'" in response.text  # the real answer, with single quotes
+    assert emu.stored_request(EXAMPLE)["Status"] == 8
+    assert (last_call(emu)["status"], last_call(emu)["fault"], last_call(emu)["applied"]) == (200, "malformed_json", True)
+    empty = emu.call("GET", f"requests/{UNKNOWN}", session=session)  # a 204 becomes a 200 with a body that is not JSON either
+    assert empty.status_code == 200 and empty.content
+    with pytest.raises(ValueError):
+        empty.json()
+
+
+def test_truncated_applies_and_cuts_the_body(emu):
+    emu.inject({"kind": "truncated", "method": "PUT"})
+    response = complete_example(emu, stream=True)
+    assert response.status_code == 200
+    length = int(response.headers["Content-Length"])
+    with pytest.raises(urllib3.exceptions.ProtocolError, match=r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)") as cut:
+        response.raw.read()
+    received, missing = map(int, re.search(r"(\d+) bytes read, (\d+) more", str(cut.value)).groups())
+    assert received > 0 and missing > 0 and received + missing == length
+    assert emu.stored_request(EXAMPLE)["Status"] == 8
+    assert (last_call(emu)["status"], last_call(emu)["fault"], last_call(emu)["applied"]) == (200, "truncated", True)
+    emu.inject([{"kind": "truncated", "method": "PUT"}, {"kind": "truncated", "method": "GET"}])
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):  # what requests raises for a body cut short
+        emu.call("PUT", f"requests/{BY_STATUS[16]}", json={"status": "Canceled"})
+    with pytest.raises(requests.exceptions.ConnectionError):  # a 204 is cut inside its status line
+        emu.call("GET", f"requests/{UNKNOWN}")
+    assert emu.stored_request(BY_STATUS[16])["Status"] == 17
+
+
+def test_stall_outlasts_the_client_and_is_processed(emu):
+    """process "before": applied (and logged) at once, then the stall; "after" (the default): the stall, then applied."""
+    before = len(emu.exchanges())
+    emu.inject([{"kind": "stall", "seconds": 1.2, "process": "before", "method": "PUT", "path_contains": EXAMPLE},
+                {"kind": "stall", "seconds": 1.2, "method": "PUT", "path_contains": BY_STATUS[16]}])
+    session = logged_in(emu)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        session.put(emu.api + f"requests/{EXAMPLE}", json={"status": "Canceled"}, verify=emu.verify, timeout=(10, 0.3))
+    assert emu.stored_request(EXAMPLE)["Status"] == 17 and emu.applied_puts(EXAMPLE, since=before) == 1
+    session = logged_in(emu)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        session.put(emu.api + f"requests/{BY_STATUS[16]}", json={"status": "Canceled"}, verify=emu.verify, timeout=(10, 0.3))
+    assert emu.in_flight() == 2  # both still stall
+    assert emu.stored_request(BY_STATUS[16])["Status"] == 16 and emu.applied_puts(BY_STATUS[16], since=before) == 0
+    emu.wait_idle()
+    assert emu.stored_request(BY_STATUS[16])["Status"] == 17
+    stalled = [e for e in emu.exchanges()[before:] if e["fault"]]
+    assert [(e["path"].rsplit("/", 1)[1], e["status"], e["fault"], e["applied"]) for e in stalled] == [
+        (EXAMPLE, 200, "stall", True), (BY_STATUS[16], 200, "stall", True)]
+    assert emu.applied_puts(since=before) == 2
+    assert "processed after the stall" in emu.stderr() and "processed before the stall" in emu.stderr()
+
+
+def test_a_stall_shorter_than_the_timeout_is_just_slow(emu):
+    session = logged_in(emu)
+    emu.inject({"kind": "stall", "seconds": 0.2})
+    started = time.monotonic()
+    assert complete_example(emu, session).status_code == 200
+    assert time.monotonic() - started >= 0.2 and emu.stored_request(EXAMPLE)["Status"] == 8
+
+
+def test_latency_ms_delays_every_exchange_including_401_legs(start):
+    emulator = start("--plain-http", "--latency-ms", "100")
+    started = time.monotonic()
+    assert emulator.call("GET", f"requests/{EXAMPLE}").status_code == 200
+    assert time.monotonic() - started >= 0.3  # three exchanges: 401, 401, 200
+    assert [(e["status"], e["fault"]) for e in emulator.exchanges()] == [(401, None), (401, None), (200, None)]
+
+
+# ---- TLS switches ------------------------------------------------------------------------------
+
+def test_cert_hostname_gives_a_hostname_mismatch_with_a_trusted_ca(start):
+    emulator = start("--cert-hostname", "cm.example.com", "--cert-hostname", "cm-alt.example.com")
+    assert emulator.url.startswith("https://127.0.0.1:")
+    with pytest.raises(requests.exceptions.SSLError, match="mismatch|match"):
+        emulator.call("GET", f"requests/{EXAMPLE}")
+    # The CA is trusted: without the name check the chain verifies, and the certificate names only the given hosts.
+    context = ssl.create_default_context(cafile=emulator.ca_path)
+    context.check_hostname = False
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=10) as raw, context.wrap_socket(raw) as tls:
+        names = [value for _kind, value in tls.getpeercert()["subjectAltName"]]
+    assert names == ["cm.example.com", "cm-alt.example.com"]
+    assert "--cert-hostname" not in emulator.stderr() and "cm.example.com" in emulator.stderr()
+
+
+def test_cert_hostname_needs_tls(tmp_path):
+    result = subprocess.run([sys.executable, str(EMULATOR), "--state-dir", str(tmp_path / "state"), "--plain-http", "--cert-hostname", "cm.example.com"],
+                            capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 2 and "--cert-hostname needs TLS" in result.stderr
+
+
+def test_ca_bundle_holds_an_unrelated_ca_then_the_test_ca(shared, tmp_path):
+    bundle = Path(shared.ca_bundle_path).read_text(encoding="ascii")
+    assert bundle.count("-----BEGIN CERTIFICATE-----") == 2 and bundle.endswith(Path(shared.ca_path).read_text(encoding="ascii"))
+    url = shared.api + f"requests/{EXAMPLE}"
+    assert shared.session().get(url, verify=shared.ca_bundle_path, timeout=10).status_code == 200
+    first_only = tmp_path / "first.pem"
+    first_only.write_text(bundle[:bundle.index("-----BEGIN CERTIFICATE-----", 1)], encoding="ascii")
+    with pytest.raises(requests.exceptions.SSLError):  # the bundle works because of its second certificate
+        shared.session().get(url, verify=str(first_only), timeout=10)
+
+
+WRONG_BINDINGS = GssChannelBindings(application_data=b"tls-server-end-point:" + b"\x01" * 32)
+
+
+@pytest.mark.parametrize("options, expected", [
+    ((), {"right": 200, "wrong": 401, "none": 401}),
+    (("--channel-binding", "require"), {"right": 200, "wrong": 401, "none": 401}),
+    (("--channel-binding", "accept"), {"right": 200, "wrong": 401, "none": 200}),
+    (("--channel-binding", "off"), {"right": 200, "wrong": 200, "none": 200}),
+], ids=["default", "require", "accept", "off"])
+def test_channel_binding_modes(start, options, expected):
+    emulator = start(*options)
+    context = ssl.create_default_context(cafile=emulator.ca_path)
+    outcome = {}
+    for name in expected:
+        connection = http.client.HTTPSConnection("127.0.0.1", emulator.port, context=context, timeout=10)
+        connection.connect()
+        bindings = {"right": end_point_bindings(connection.sock.getpeercert(True)), "wrong": WRONG_BINDINGS, "none": None}[name]
+        outcome[name] = raw_ntlm_login(connection, PATH, bindings).status
+        connection.close()
+    assert outcome == expected
+    assert emulator.call("GET", f"requests/{EXAMPLE}").status_code == 200  # requests-ntlm sends the right bindings
+    if expected["none"] == 401:
+        assert "channel bindings are required" in emulator.stderr()
+
+
+def test_sent_bindings_are_read_from_the_ntlm_authenticate_message(monkeypatch):
+    monkeypatch.syspath_prepend(str(HERE))
+    monkeypatch.setenv("NTLM_USER_FILE", str(HERE / "users.txt"))
+    import cm_emulator  # pylint: disable=import-outside-toplevel
+
+    def authenticate(bindings):
+        client = spnego.client(*ADMIN, protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm, channel_bindings=bindings)
+        server = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+        return client.step(server.step(client.step()))
+
+    with_bindings = authenticate(WRONG_BINDINGS)
+    digest = hashlib.md5(WRONG_BINDINGS.pack()).digest()  # noqa: S324 - MS-NLMP's hash, not a security choice
+    assert cm_emulator.ntlm_sent_bindings(with_bindings) == digest
+    assert cm_emulator.ntlm_sent_bindings(authenticate(None)) is None
+    assert cm_emulator.ntlm_sent_bindings(with_bindings.replace(digest, b"\0" * 16)) is None  # all zero: none given
+    assert cm_emulator.ntlm_sent_bindings(b"NTLMSSP\0\3\0\0\0") is None
