@@ -28,6 +28,15 @@ ADMIN_LOGIN, ADMIN_PASSWORD = USERS['cmadmin']
 READER_LOGIN, READER_PASSWORD = USERS['cmreader']
 
 
+# Filled by test_reliability.py's fault cases, printed at the end of the run (docs/reliability.md quotes the line).
+RELIABILITY_COUNTS = {'faults injected': 0, 'survived': 0, 'changes lost': 0, 'changes doubled': 0}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if RELIABILITY_COUNTS['faults injected']:
+        terminalreporter.write_line('reliability: %s' % ', '.join('%s %d' % item for item in RELIABILITY_COUNTS.items()))
+
+
 class PlaybookRun(object):
     """The outcome of one ansible-playbook run: each task's registered result, and everything it printed."""
 
