@@ -118,7 +118,8 @@ def _hint(status_code):
         return ('authentication failed: check username (DOMAIN\\user or user@domain) and password, '
                 'and that the server offers NTLM')
     if status_code == 403:
-        return 'permission denied: the account lacks the MIM CM permission this call needs on the request'
+        return ('permission denied: the account lacks the MIM CM permission this call needs on the request '
+                '(some servers also answer 403 for a request that does not exist: check the GUID)')
     if status_code == 404:
         return ('not found: check url, and that the CM REST API is enabled on the server '
                 '(Clm.WebApi.Enabled in the CM web.config)')

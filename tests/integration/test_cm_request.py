@@ -208,3 +208,10 @@ def test_round_trips_one_call_unchanged_two_changed_on_one_connection(emulator, 
         assert calls == expected_calls
         assert len(set(exchange['connection'] for exchange in exchanges)) == 1, 'one TCP connection per task'
         assert [exchange['status'] for exchange in exchanges if exchange['auth_leg']] == [401, 401], 'one NTLM handshake per task'
+
+
+def test_an_unknown_guid_answered_with_403_says_to_check_the_guid(start_emulator, run_playbook):
+    emulator = start_emulator('--unknown-request', '403')
+    result = run_playbook([task('dddddddd-0000-4000-8000-00000000dead', 'completed')], module_defaults=connection(emulator))[0]
+    assert result['failed'] is True and result['status_code'] == 403
+    assert 'permission denied' in result['msg'] and 'check the GUID' in result['msg']
