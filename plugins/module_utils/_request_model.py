@@ -110,8 +110,12 @@ def target_status(target):
 
 
 def search_statuses(target):
-    """The statuses worth a search when many requests must reach `target`: those it changes, and the target itself."""
-    return CHANGEABLE_FROM[target] + (target_status(target),)
+    """The statuses worth a search when many requests must reach `target`: those it changes.
+
+    Not the target itself: a server's Completed (or Canceled, Failed) requests only grow, and one search
+    would return all of them. Requests already at the target are read one by one instead.
+    """
+    return CHANGEABLE_FROM[target]
 
 
 def put_value(target):
@@ -168,10 +172,29 @@ def _data_collection(value):
     return items
 
 
+# The API sends the same key names in every Request: convert each name once per module run, not once per request.
+_SNAKE_NAMES = {}
+
+
+def _snake_name(key):
+    """camel_dict_to_snake_dict's name for one key (Uuid -> uuid, IsSmartcard -> is_smartcard), computed once per name."""
+    name = _SNAKE_NAMES.get(key)
+    if name is None:
+        name = _SNAKE_NAMES[key] = next(iter(camel_dict_to_snake_dict({key: None})))
+    return name
+
+
 def request_facts(api_request):
     """Convert a Request object as the API sends it (PascalCase) into the facts every module returns."""
     raw_data_collection = api_request.get('DataCollection')
-    facts = camel_dict_to_snake_dict(dict((k, v) for k, v in api_request.items() if k != 'DataCollection'))
+    facts = {}
+    for key, value in api_request.items():
+        if key == 'DataCollection':
+            continue
+        if isinstance(value, (dict, list)):
+            facts.update(camel_dict_to_snake_dict({key: value}))  # converts the nested keys too
+        else:
+            facts[_snake_name(key)] = value
     _lower_guids(facts)
 
     status_code = facts.get('status')

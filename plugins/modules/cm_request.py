@@ -70,9 +70,10 @@ options:
     description:
       - With O(ids), how to learn the requests' current statuses before deciding.
       - V(get) reads each request (one C(GET /requests/{id}) per request).
-      - V(search) first searches the statuses that matter (C(GET /requests?status=...) for each status the target
-        changes, and the target itself), then reads one by one only the requests the searches did not return.
-        Fewer round trips for long lists; each search returns every request of that status on the server.
+      - V(search) first searches the statuses the target changes (C(GET /requests?status=...) for Approved and Executing
+        when completing, for example), then reads one by one only the requests the searches did not return (those
+        already at the target, or in a final status). Fewer round trips for long lists of requests that need the change;
+        each search returns every request of that status on the server.
       - V(auto) searches from 10 ids on, and reads one by one below that.
       - Every strategy makes the same decisions and returns the same facts.
     type: str

@@ -266,10 +266,10 @@ def test_search_reads_replace_the_gets_of_the_requests_they_return():
     client = FakeClient(statuses=MANY)
     cm_request.run(FakeModule(None, 'completed', ids=MANY_IDS, read_strategy='search'), client)
     reads = [call for call in client.calls if call[0] in ('GET', 'SEARCH')]
-    assert [call for call in reads if call[0] == 'SEARCH'] == [('SEARCH', 'Approved'), ('SEARCH', 'Executing'), ('SEARCH', 'Completed')]
-    # only what no search returned is read one by one: the Denied and Pending ones, and the unknown one
+    assert [call for call in reads if call[0] == 'SEARCH'] == [('SEARCH', 'Approved'), ('SEARCH', 'Executing')]
+    # only what no search returned is read one by one: the Completed, Denied and Pending ones, and the unknown one
     assert sorted(call[1] for call in reads if call[0] == 'GET') == sorted(
-        [request_id for request_id, code in MANY.items() if code in (4, 16)] + ['aaaaaaaa-0000-4000-8000-00000000dead'])
+        [request_id for request_id, code in MANY.items() if code in (8, 4, 16)] + ['aaaaaaaa-0000-4000-8000-00000000dead'])
 
 
 def test_auto_reads_short_lists_one_by_one():
