@@ -29,9 +29,12 @@ demo: collection
 
 test: sanity units integration $(MORE_TESTS)
 
-venv: $(BIN)/.installed
+# The stamp names the ansible-core it was made with: another ANSIBLE_CORE makes the venv again.
+VENV_STAMP := $(BIN)/.installed-$(subst ==,-,$(ANSIBLE_CORE))
 
-$(BIN)/.installed: requirements-dev.txt
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade -r requirements-dev.txt "$(ANSIBLE_CORE)"
 	touch $@

@@ -5,7 +5,8 @@
 
 """`make demo`: start the emulator (HTTPS, NTLM), run demo/playbook.yml twice, show what went over the wire, stop.
 
-Run from the collection copy that `make demo` builds (.build/ansible_collections/mim/cm).
+Run from the collection copy that `make demo` builds (.build/ansible_collections/mim/cm), or from anywhere with
+MIM_CM_DEMO_COLLECTIONS_PATH naming the collections path to take mim.cm from.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def run_playbook(emulator, login, password):
         MIM_CM_CA_PATH=emulator.ca_path,
         ANSIBLE_LOCALHOST_WARNING='false',
         ANSIBLE_INVENTORY_UNPARSED_WARNING='false',
-        ANSIBLE_COLLECTIONS_PATH=str(DEMO_DIR.parents[3]),
+        # The copy demo.py sits in, unless the caller names another (make galaxy-check: the installed tarball).
+        ANSIBLE_COLLECTIONS_PATH=os.environ.get('MIM_CM_DEMO_COLLECTIONS_PATH') or str(DEMO_DIR.parents[3]),
     )
     command = [
         os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
