@@ -21,21 +21,58 @@ options:
   username:
     description:
       - The account to log in as, V(DOMAIN\\user) or V(user@domain).
+      - Required with O(auth=ntlm).
+      - With O(auth=kerberos) or O(auth=negotiate), the Kerberos principal, V(user@REALM) (the realm is the Active Directory
+        domain in capitals, for example V(svc-ansible@EXAMPLE.COM)). With O(password), the module gets a ticket of its own, in
+        memory. Without O(password), it uses this principal's ticket from the ticket cache. Not set at all, it uses the
+        ticket cache as C(kinit) left it (E(KRB5CCNAME), or the default cache of C(krb5.conf)).
       - If not set, the value of the E(MIM_CM_USERNAME) environment variable is used.
     type: str
   password:
     description:
       - The account's password. It never appears in results, warnings or error messages.
+      - Required with O(auth=ntlm). With O(auth=kerberos) or O(auth=negotiate), leave it unset to use the ticket cache
+        instead; no ticket cache file is read or written when it is set.
       - If not set, the value of the E(MIM_CM_PASSWORD) environment variable is used.
     type: str
   auth:
     description:
-      - How to authenticate. V(ntlm) is Windows Integrated Authentication with NTLM (the Python library C(requests-ntlm)),
-        with channel binding over HTTPS.
+      - How to authenticate (IIS Windows Integrated Authentication).
+      - V(ntlm) logs in with NTLM (the Python library C(requests-ntlm)).
+      - V(kerberos) logs in with Kerberos through HTTP Negotiate, and never with NTLM. The server must offer
+        C(Negotiate), and the KDC must know the server's service principal name (see O(kerberos_service) and
+        O(kerberos_hostname)). The server's mutual authentication token is checked.
+      - V(negotiate) uses HTTP Negotiate (SPNEGO) with Kerberos where it works and falls back to NTLM inside it where
+        the server allows (the NTLM fallback needs O(username) and O(password)). A login that ends up with NTLM shows
+        a warning saying why Kerberos was not used.
+      - V(kerberos) and V(negotiate) need the Python libraries C(gssapi) and C(krb5) (C(pip install pyspnego[kerberos]))
+        and a Kerberos configuration (C(krb5.conf)) on the host that runs the module; without them the task fails
+        saying what to install.
+      - Every method sends channel bindings over HTTPS (Extended Protection for Authentication).
       - If not set, the value of the E(MIM_CM_AUTH) environment variable is used.
     type: str
     default: ntlm
-    choices: [ntlm]
+    choices: [ntlm, negotiate, kerberos]
+  kerberos_service:
+    description:
+      - The service part of the server's Kerberos service principal name (SPN), C(<service>/<host>), with
+        O(auth=kerberos) or O(auth=negotiate).
+      - The default, V(HTTP), is what IIS uses; change it only when the CM web site's SPN was registered otherwise.
+      - Ignored with O(auth=ntlm) (a value other than V(HTTP) shows a warning).
+      - If not set, the value of the E(MIM_CM_KERBEROS_SERVICE) environment variable is used.
+    type: str
+    default: HTTP
+  kerberos_hostname:
+    description:
+      - The host part of the server's Kerberos service principal name (SPN), with O(auth=kerberos) or O(auth=negotiate).
+      - The default is the host name of O(url). Set it when the SPN was registered for another name than the one
+        O(url) uses, for example when O(url) names a DNS alias or an IP address, or a load balancer's name whose SPN is
+        registered for the CM servers' shared account under another name.
+      - The module passes the name as given; MIT Kerberos may still replace a DNS alias by its canonical name, as
+        C(dns_canonicalize_hostname) in C(krb5.conf) says.
+      - Ignored, with a warning, with O(auth=ntlm).
+      - If not set, the value of the E(MIM_CM_KERBEROS_HOSTNAME) environment variable is used.
+    type: str
   validate_certs:
     description:
       - Verify the server's TLS certificate and host name.
@@ -74,4 +111,5 @@ options:
 requirements:
   - requests
   - requests-ntlm
+  - gssapi and krb5 (pip install pyspnego[kerberos]), only for auth=kerberos and auth=negotiate
 '''

@@ -6,11 +6,12 @@
 # This module_utils is PRIVATE and should only be used by this collection.
 # Breaking changes may occur at any time.
 
-"""The one HTTP client of mim.cm: a requests Session per module run, NTLM, TLS, timeouts, JSON.
+"""The one HTTP client of mim.cm: a requests Session per module run, NTLM or Negotiate (Kerberos), TLS, timeouts, JSON.
 
 Each call states which status codes it accepts; "not found" is data (None), anything else
 unexpected is a CmApiError that names the method, the API path, the status code, the server's
 message and its correlation ID. The password is handed to the auth handler and nowhere else.
+The auth handler is chosen in one place, auth_handler(), from the auth option.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ from ansible_collections.mim.cm.plugins.module_utils._errors import (
     CmConnectionError,
     CmInputError,
     CmTransientError,
+)
+from ansible_collections.mim.cm.plugins.module_utils._auth import (
+    AUTH_METHODS,
+    DEFAULT_KERBEROS_SERVICE,
+    HttpNegotiateAuth,
+    NegotiateAuthError,
+    kerberos_missing,
+    offered_schemes,
 )
 from ansible_collections.mim.cm.plugins.module_utils._retry import RetryPolicy, parse_retry_after
 
@@ -57,7 +66,9 @@ CONNECTION_ARGUMENT_SPEC = dict(
     url=dict(type='str', required=True, fallback=(env_fallback, ['MIM_CM_URL'])),
     username=dict(type='str', fallback=(env_fallback, ['MIM_CM_USERNAME'])),
     password=dict(type='str', no_log=True, fallback=(env_fallback, ['MIM_CM_PASSWORD'])),
-    auth=dict(type='str', default='ntlm', choices=['ntlm'], fallback=(env_fallback, ['MIM_CM_AUTH'])),
+    auth=dict(type='str', default='ntlm', choices=list(AUTH_METHODS), fallback=(env_fallback, ['MIM_CM_AUTH'])),
+    kerberos_service=dict(type='str', default=DEFAULT_KERBEROS_SERVICE, fallback=(env_fallback, ['MIM_CM_KERBEROS_SERVICE'])),
+    kerberos_hostname=dict(type='str', fallback=(env_fallback, ['MIM_CM_KERBEROS_HOSTNAME'])),
     validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['MIM_CM_VALIDATE_CERTS'])),
     ca_path=dict(type='path', fallback=(env_fallback, ['MIM_CM_CA_PATH'])),
     timeout=dict(type='int', default=30),
@@ -130,17 +141,15 @@ class CmClient(object):
     """One authenticated session with a MIM CM server, for one module run."""
 
     def __init__(self, url, username=None, password=None, auth='ntlm', validate_certs=True, ca_path=None, timeout=30,
-                 retries=3, retry_delay=1.0, warn=None):
+                 retries=3, retry_delay=1.0, warn=None, kerberos_service=None, kerberos_hostname=None):
         self.base_url = api_base_url(url)
         self.base_path = urlsplit(self.base_url).path
-        if auth != 'ntlm':
-            raise CmInputError('auth %r is not supported; use ntlm' % auth)
-        if not username or not password:
-            raise CmInputError('username and password are required for auth=ntlm '
-                               '(options username/password or MIM_CM_USERNAME/MIM_CM_PASSWORD)')
+        self.auth = auth
         self.username = username
         self.timeout = timeout
         self.warn = warn or (lambda message: None)
+        self.session_auth = auth_handler(auth, username, password, urlsplit(self.base_url).hostname,
+                                         kerberos_service, kerberos_hostname, self.warn)
         self.retry = RetryPolicy(retries, retry_delay, warn=self.warn)
         # Passed on every call: a per-call verify that is a path or False wins over REQUESTS_CA_BUNDLE,
         # which would silently replace a Session-level setting.
@@ -150,10 +159,10 @@ class CmClient(object):
                       'can pose as the CM server. Set ca_path to the CA bundle instead.')
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         if self.base_url.startswith('http:'):
-            self.warn('url uses http://: NTLM messages and certificate request data go over an unencrypted connection '
-                      'and cannot be bound to a TLS channel. Use https://.')
+            self.warn('url uses http://: %s messages and certificate request data go over an unencrypted connection '
+                      'and cannot be bound to a TLS channel. Use https://.' % ('NTLM' if auth == 'ntlm' else 'Negotiate'))
         self.session = requests.Session()
-        self.session.auth = HttpNtlmAuth(username, password)
+        self.session.auth = self.session_auth
         self.session.headers.update({'Accept': 'application/json'})
 
     @classmethod
@@ -163,6 +172,8 @@ class CmClient(object):
             username=params.get('username'),
             password=params.get('password'),
             auth=params.get('auth') or 'ntlm',
+            kerberos_service=params.get('kerberos_service'),
+            kerberos_hostname=params.get('kerberos_hostname'),
             validate_certs=params.get('validate_certs', True),
             ca_path=params.get('ca_path'),
             timeout=params.get('timeout') or 30,
@@ -260,6 +271,9 @@ class CmClient(object):
         except PermissionError as exc:
             # requests-ntlm raises this when the server does not answer the NTLM negotiation with a challenge.
             raise CmApiError('%s %s failed: NTLM authentication was refused (%s).' % (method, path, exc), method, path, 401)
+        except NegotiateAuthError as exc:
+            # Kerberos could not log in (no ticket, the KDC refused, unknown SPN), or the server's final token is bad.
+            raise CmApiError('%s %s failed: HTTP 401 Unauthorized: %s.' % (method, path, exc.message.rstrip('.')), method, path, 401)
         except requests.exceptions.RequestException as exc:
             raise CmConnectionError('%s %s failed: %s' % (method, path, _reason(exc)), method=method, api_path=path)
 
@@ -271,8 +285,47 @@ class CmClient(object):
             raise CmTransientError('%s %s failed: %s' % (method, path, reason.strip()), reason.strip(), method, path,
                                    status_code=response.status_code, retry_after=retry_after)
         if response.status_code not in expected:
-            raise _api_error(method, path, response)
+            raise _api_error(method, path, response, self._auth_hint(response))
         return response.status_code, _json_body(method, path, response, content)
+
+    def _auth_hint(self, response):
+        """For a 401 under auth=negotiate or kerberos: what the handshake saw (was Negotiate offered?) and what to do."""
+        if response.status_code != 401 or not isinstance(self.session_auth, HttpNegotiateAuth):
+            return None
+        auth = self.session_auth
+        if auth.state.offered is None:  # the hook did not see this 401 (no handshake ran): read its offer here
+            auth.state.offered = offered_schemes(response)
+        return auth.explain_401('%s/%s' % (auth.service, auth.hostname))
+
+
+def auth_handler(auth, username, password, url_host, kerberos_service=None, kerberos_hostname=None, warn=None):
+    """The requests auth object for the auth option: the one place that chooses it. Raises CmInputError before any traffic."""
+    warn = warn or (lambda message: None)
+    if auth not in AUTH_METHODS:
+        raise CmInputError('auth %r is not supported; use one of %s' % (auth, ', '.join(AUTH_METHODS)))
+    if auth == 'ntlm':
+        if not username or not password:
+            raise CmInputError('username and password are required for auth=ntlm '
+                               '(options username/password or MIM_CM_USERNAME/MIM_CM_PASSWORD)')
+        if (kerberos_service or DEFAULT_KERBEROS_SERVICE) != DEFAULT_KERBEROS_SERVICE or kerberos_hostname:
+            warn('kerberos_service and kerberos_hostname only apply to auth=negotiate and auth=kerberos; auth=ntlm ignores them')
+        return HttpNtlmAuth(username, password)
+
+    missing = kerberos_missing(auth)
+    if missing:
+        raise CmInputError(missing[0], exception=missing[1])
+    if password and not username:
+        raise CmInputError('password needs username for auth=%s: the principal to get a ticket for, as user@REALM '
+                           '(or give neither, to use the ticket cache kinit filled)' % auth)
+    if auth == 'kerberos' and username and '\\' in username:
+        raise CmInputError('username %r is a DOMAIN\\user name, which Kerberos does not know: for auth=kerberos write it as '
+                           'user@REALM, for example svc-ansible@EXAMPLE.COM (the realm is the AD domain in capitals)' % username)
+    for option, value in (('kerberos_service', kerberos_service), ('kerberos_hostname', kerberos_hostname)):
+        if value is not None and (not value.strip() or '/' in value or '@' in value or any(char.isspace() for char in value)):
+            raise CmInputError('%s %r is not valid: give the %s part of the SPN alone (the SPN is kerberos_service/'
+                               'kerberos_hostname, e.g. HTTP/cm.example.com)' % (option, value, option.split('_')[1]))
+    return HttpNegotiateAuth(auth, username, password, service=kerberos_service or DEFAULT_KERBEROS_SERVICE,
+                             hostname=kerberos_hostname or url_host, warn=warn)
 
 
 # Answers that say "not now" rather than "no": a gateway or an overloaded server.
@@ -331,7 +384,7 @@ def _server_message(response):
     return None
 
 
-def _api_error(method, path, response):
+def _api_error(method, path, response, auth_hint=None):
     server_message = _server_message(response)
     corr_id = correlation_id(server_message)
     message = '%s %s failed: HTTP %s' % (method, path, response.status_code)
@@ -341,7 +394,7 @@ def _api_error(method, path, response):
         message += ': %s' % server_message
     if corr_id and corr_id not in message.lower():
         message += ' (correlation ID %s)' % corr_id
-    hint = _hint(response.status_code)
+    hint = auth_hint or _hint(response.status_code)
     if hint:
         message += '. Hint: %s' % hint
     return CmApiError(message, method, path, response.status_code, server_message=server_message, correlation_id=corr_id)

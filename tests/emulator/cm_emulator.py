@@ -1,7 +1,8 @@
 """An emulator of the MIM CM (Certificate Management) REST API, for tests and demos.
 
 A real HTTP/1.1 server on loopback: keep-alive connections served by threads, real NTLM
-authentication (a pyspnego acceptor per TCP connection, users from the NTLM_USER_FILE file),
+authentication (a pyspnego acceptor per TCP connection, users from the NTLM_USER_FILE file) and
+HTTP Negotiate (SPNEGO: Kerberos with a keytab, or NTLM inside it; --auth chooses what is offered),
 TLS with a throw-away trustme CA and channel binding checks, the documented routes, codes,
 JSON shapes and enum numbers, per-user permissions, a JSON-lines log of every API exchange, and
 deterministic fault injection (resets, error statuses, stalls, broken bodies) for reliability tests.
@@ -41,6 +42,16 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from spnego.channel_bindings import GssChannelBindings
+
+try:  # pyspnego's SPNEGO token parser, to see which mechanism a Negotiate token carries (and its NTLM bindings)
+    from spnego._spnego import NegTokenInit, NegTokenResp, unpack_token
+except ImportError:  # pragma: no cover - a pyspnego without it still serves NTLM
+    NegTokenInit = NegTokenResp = unpack_token = None
+
+# GSS_C_CHANNEL_BOUND_FLAG: MIT krb5 (1.19+) sets it on an accepted context whose channel bindings matched.
+GSS_C_CHANNEL_BOUND_FLAG = 2048
+# What --auth offers in WWW-Authenticate, in this order (IIS lists Negotiate first).
+AUTH_SCHEMES = {"ntlm": ("NTLM",), "negotiate": ("Negotiate",), "both": ("Negotiate", "NTLM")}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_SEED = os.path.join(HERE, "seed.json")
@@ -338,6 +349,16 @@ class UserDirectory:
     def canonical(self, principal):
         """The user name as the users file writes it, for a principal in any case."""
         return self.names.get(principal.lower(), principal)
+
+    def from_kerberos(self, principal):
+        """The user of a Kerberos principal user@REALM: the users-file user of that name, in any domain; else None.
+
+        As Active Directory maps the principal cmadmin@CONTOSO.COM to the account CONTOSO\\cmadmin. The KDC has
+        checked the password; the users file only says who the server knows (GUIDs, read-only flags).
+        """
+        name = principal.rsplit("@", 1)[0].lower() if "@" in principal else principal.lower()
+        matches = [canonical for key, canonical in self.names.items() if key.rsplit("\\", 1)[-1] == name]
+        return matches[0] if len(matches) == 1 else None
 
     def guid(self, name):
         """The user's GUID (TargetUserUuid, OriginatorUserUuid, ?targetuser=current)."""
@@ -999,6 +1020,7 @@ class EmulatorServer(http.server.ThreadingHTTPServer):  # pylint: disable=too-ma
         self.in_flight = admin.in_flight
         self.latency = options.latency_ms / 1000.0
         self.channel_binding = options.channel_binding
+        self.schemes = AUTH_SCHEMES[options.auth]
         self._connection_ids = itertools.count(1)
         self._id_lock = threading.Lock()
         super().__init__(address, CMHandler)
@@ -1041,6 +1063,28 @@ class EmulatorServer(http.server.ThreadingHTTPServer):  # pylint: disable=too-ma
         """A fresh NTLM acceptor (users from NTLM_USER_FILE); bindings_for() says what its last step checks."""
         return spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
 
+    def new_negotiate_acceptor(self):
+        """A fresh SPNEGO acceptor: Kerberos (the keytab in KRB5_KTNAME, any principal in it) or NTLM inside SPNEGO."""
+        return spnego.server(protocol="negotiate", service="HTTP", hostname=self.server_name)
+
+    def unauthorized(self):
+        """IIS's answer to an unauthenticated request or a failed handshake: the schemes --auth offers."""
+        return Reply(401, UNAUTHORIZED_HTML, HTML_TYPE, [("WWW-Authenticate", scheme) for scheme in self.schemes])
+
+    def negotiate_bindings(self, inner):
+        """(channel bindings to pass, whether the login must prove it carried them) for one Negotiate step.
+
+        NTLM inside SPNEGO: as bindings_for(), on its AUTHENTICATE message. Kerberos: the bindings are in the
+        encrypted authenticator, out of sight; they are passed to the acceptor (MIT krb5 refuses wrong ones and lets
+        missing ones through), and with --channel-binding require the accepted context must say they matched.
+        """
+        if self.tls is None or self.channel_binding == "off":
+            return None, False
+        if inner.startswith(NTLM_SIGNATURE):
+            message_type = struct.unpack("<I", inner[8:12])[0] if len(inner) >= 12 else 0
+            return (self.bindings_for(inner) if message_type == 3 else None), False
+        return self.tls.channel_bindings, self.channel_binding == "require"
+
     def bindings_for(self, token):
         """The channel bindings an NTLM type 3 token must match (None: no check), per --channel-binding.
 
@@ -1068,8 +1112,12 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.connection_id = self.server.next_connection_id()
-        self.ntlm = None  # the acceptor of a handshake under way
+        self.ntlm = None  # the acceptor of a raw NTLM handshake under way
+        self.negotiate = None  # the acceptor of a Negotiate (SPNEGO or raw Kerberos) handshake under way
         self.user = None  # set once a handshake succeeded: the connection is authenticated
+        self.mechanism = None  # how it was: "ntlm" or "kerberos"
+        self.leg_mechanism = None  # the mechanism of the handshake leg being answered, for the exchange log
+        self.auth_header = None  # the server's last Negotiate token (mutual authentication), sent with the next answer
 
     def version_string(self):
         return self.server_version
@@ -1120,6 +1168,7 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
             carried_authorization = "Authorization" in self.headers
             if self.server.latency:
                 time.sleep(self.server.latency)
+            self.leg_mechanism = None
             reply = self.authenticate()
             auth_leg = reply is not None  # answered (401) by authentication, not by the API
             rule = None if auth_leg else self.server.faults.pick(self.command, path, query)
@@ -1149,6 +1198,7 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
                 "auth_leg": auth_leg,
                 "authorization": carried_authorization,
                 "user": self.user,
+                "mechanism": self.mechanism or self.leg_mechanism,
                 "body": json_or_none(body),
                 "fault": kind,
                 "applied": applied,
@@ -1184,7 +1234,7 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         if reply.status != 204 and reply.body:
             self.send_response(reply.status)
-            for name, value in reply.headers:
+            for name, value in reply.headers + self.take_auth_header():
                 self.send_header(name, value)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
@@ -1199,29 +1249,46 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
     def authenticate(self):
         """None when the connection is (now) authenticated; otherwise the 401 Reply to send.
 
-        NTLM authenticates the connection, as IIS does: later requests need no Authorization
+        The login authenticates the connection, as IIS does: later requests need no Authorization
         header. Any Authorization header starts or continues a handshake and drops the old login.
+        A raw NTLM token goes to the NTLM acceptor under either scheme (as IIS's Negotiate provider
+        takes raw NTLM too); any other token under Negotiate goes to the SPNEGO acceptor.
         """
         header = self.headers.get("Authorization")
         if header is None:
-            return None if self.user else unauthorized()
+            return None if self.user else self.server.unauthorized()
         self.user = None
+        self.mechanism = None
+        self.auth_header = None
         scheme, _sep, encoded = header.strip().partition(" ")
         scheme = {"ntlm": "NTLM", "negotiate": "Negotiate"}.get(scheme.lower())
         try:
             token = base64.b64decode(encoded.strip(), validate=True)
         except (binascii.Error, ValueError):
             token = b""
-        if scheme is None or not token.startswith(NTLM_SIGNATURE) or len(token) < 12:
-            log(f"[connection {self.connection_id}] refused: only raw NTLM tokens under NTLM or Negotiate are supported")
-            self.ntlm = None
-            return unauthorized()
+        if scheme not in self.server.schemes:
+            log(f"[connection {self.connection_id}] refused: the {header.split(' ', 1)[0]} scheme is not offered "
+                f"(--auth offers {', '.join(self.server.schemes)})")
+            self.ntlm = self.negotiate = None
+            return self.server.unauthorized()
+        if token.startswith(NTLM_SIGNATURE) and len(token) >= 12:
+            self.negotiate = None
+            return self.authenticate_ntlm(scheme, token)
+        self.ntlm = None
+        if scheme == "Negotiate" and token:
+            return self.authenticate_negotiate(token)
+        log(f"[connection {self.connection_id}] refused: only raw NTLM tokens are supported under NTLM")
+        return self.server.unauthorized()
+
+    def authenticate_ntlm(self, scheme, token):
+        """One leg of a raw NTLM handshake (NEGOTIATE, then AUTHENTICATE), channel bindings per --channel-binding."""
+        self.leg_mechanism = "ntlm"
         message_type = struct.unpack("<I", token[8:12])[0]
         if message_type == 1:
             self.ntlm = self.server.new_acceptor()
         elif message_type != 3 or self.ntlm is None:
             self.ntlm = None
-            return unauthorized()
+            return self.server.unauthorized()
         try:
             bindings = self.server.bindings_for(token) if message_type == 3 else None
             answer = self.ntlm.step(token, channel_bindings=bindings)
@@ -1229,12 +1296,62 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
             # Wrong password, unknown user, channel bindings missing or not matching, a malformed token.
             log(f"[connection {self.connection_id}] NTLM authentication failed: {error}")
             self.ntlm = None
-            return unauthorized()
+            return self.server.unauthorized()
         if not self.ntlm.complete:
             challenge = base64.b64encode(answer or b"").decode("ascii")
             return Reply(401, UNAUTHORIZED_HTML, HTML_TYPE, [("WWW-Authenticate", f"{scheme} {challenge}")])
         self.user = self.server.users.canonical(self.ntlm.client_principal)
+        self.mechanism = "ntlm"
         self.ntlm = None
+        return None
+
+    def authenticate_negotiate(self, token):
+        """One leg of a Negotiate handshake: SPNEGO (Kerberos, or NTLM inside it) or a raw Kerberos token.
+
+        A GSS initial token (0x60: a SPNEGO NegTokenInit or a raw Kerberos AP-REQ) starts a new handshake;
+        a NegTokenResp continues the one under way. Kerberos takes one leg; the server's final token (the
+        AP-REP, for mutual authentication) goes with the answer to the request.
+        """
+        if token[:1] == b"\x60":
+            self.negotiate = self.server.new_negotiate_acceptor()
+        elif self.negotiate is None:
+            log(f"[connection {self.connection_id}] refused: a Negotiate continuation token without a handshake under way")
+            return self.server.unauthorized()
+        inner, mechanism = negotiate_inner_token(token)
+        self.leg_mechanism = mechanism
+        try:
+            bindings, must_be_bound = self.server.negotiate_bindings(inner)
+            answer = self.negotiate.step(token, channel_bindings=bindings)
+            mechanism = self.negotiate.negotiated_protocol or mechanism
+            self.leg_mechanism = mechanism
+            if self.negotiate.complete and mechanism == "kerberos" and must_be_bound and not channel_bound(self.negotiate):
+                raise BindingsRefused("channel bindings are required (Extended Protection) but the Kerberos authenticator carried none")
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # Kerberos: a ticket for a principal not in the keytab, a replay, wrong bindings, no gssapi;
+            # NTLM: as in authenticate_ntlm.
+            if isinstance(error, AttributeError) and mechanism == "kerberos":
+                # python-gssapi turns a refusal into an error token instead of raising; pyspnego then fails to read
+                # the flags of the context that was never established.
+                error = ("the Kerberos acceptor refused the AP-REQ (channel bindings that do not match, a ticket for a "
+                         "service principal the keytab lacks, or a replay)")
+            log(f"[connection {self.connection_id}] Negotiate ({mechanism or 'unknown mechanism'}) authentication failed: {error}")
+            self.negotiate = None
+            return self.server.unauthorized()
+        if not self.negotiate.complete:
+            challenge = base64.b64encode(answer or b"").decode("ascii")
+            return Reply(401, UNAUTHORIZED_HTML, HTML_TYPE, [("WWW-Authenticate", f"Negotiate {challenge}")])
+        principal = self.negotiate.client_principal or ""
+        user = self.server.users.from_kerberos(principal) if mechanism == "kerberos" else self.server.users.canonical(principal)
+        self.negotiate = None
+        if user is None:
+            log(f"[connection {self.connection_id}] Negotiate (kerberos) authentication failed: "
+                f"the principal {principal} has no user of that name in the users file")
+            return self.server.unauthorized()
+        log(f"[connection {self.connection_id}] Negotiate ({mechanism}) login as {user} ({principal})")
+        self.user = user
+        self.mechanism = mechanism
+        if answer:
+            self.auth_header = ("WWW-Authenticate", "Negotiate " + base64.b64encode(answer).decode("ascii"))
         return None
 
     def base_url(self):
@@ -1260,10 +1377,15 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
             raise ValueError("negative Content-Length")
         return self.rfile.read(length) if length else b""
 
+    def take_auth_header(self):
+        """[the WWW-Authenticate header with the server's final Negotiate token], once, or []."""
+        header, self.auth_header = self.auth_header, None
+        return [header] if header else []
+
     def send_reply(self, reply):
         """Send a Reply with Content-Type and Content-Length (none for 204), keeping the connection open."""
         self.send_response(reply.status)
-        for name, value in reply.headers:
+        for name, value in reply.headers + self.take_auth_header():
             self.send_header(name, value)
         if reply.status != 204:
             self.send_header("Content-Type", reply.content_type)
@@ -1274,9 +1396,35 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def unauthorized():
-    """IIS's answer to an unauthenticated request or a failed handshake: both schemes offered."""
-    return Reply(401, UNAUTHORIZED_HTML, HTML_TYPE, [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")])
+def negotiate_inner_token(token):
+    """(the mechanism token inside a Negotiate token, "ntlm" or "kerberos" or None when unknown).
+
+    A SPNEGO NegTokenInit carries its first mechanism's token, a NegTokenResp the next one (or none); any
+    other token is raw: NTLM by its signature, else Kerberos.
+    """
+    if token.startswith(NTLM_SIGNATURE):
+        return token, "ntlm"
+    try:
+        parsed = unpack_token(token) if unpack_token else None
+    except Exception:  # pylint: disable=broad-exception-caught
+        parsed = None
+    inner = token
+    if NegTokenInit is not None and isinstance(parsed, NegTokenInit):
+        inner = parsed.mech_token or b""
+    elif NegTokenResp is not None and isinstance(parsed, NegTokenResp):
+        inner = parsed.response_token or b""
+        if not inner:
+            return inner, None
+    return inner, "ntlm" if inner.startswith(NTLM_SIGNATURE) else "kerberos"
+
+
+def channel_bound(context):
+    """Whether an accepted Kerberos context says the initiator's channel bindings matched (GSS_C_CHANNEL_BOUND_FLAG)."""
+    inner = getattr(context, "_context", None)  # NegotiateProxy -> the chosen mechanism's GSSAPIProxy
+    flags = getattr(inner, "_context_attr", None)
+    if flags is None:
+        flags = getattr(context, "_context_attr", 0)
+    return bool(int(flags or 0) & GSS_C_CHANNEL_BOUND_FLAG)
 
 
 def json_or_none(body):
@@ -1313,7 +1461,13 @@ def parse_args(argv):
     parser.add_argument("--cert-hostname", action="append", metavar="NAME",
                         help="issue the server certificate for NAME instead of 127.0.0.1 and localhost; repeatable")
     parser.add_argument("--channel-binding", choices=("require", "accept", "off"), default="require",
-                        help="NTLM channel bindings over TLS: require them (default), check them when sent (accept), or ignore them (off)")
+                        help="channel bindings over TLS (NTLM and Kerberos): require them (default), check them when sent (accept), or ignore them (off)")
+    parser.add_argument("--auth", choices=tuple(AUTH_SCHEMES), default="both",
+                        help="the schemes offered in WWW-Authenticate: NTLM only (raw NTLM), Negotiate only (SPNEGO: Kerberos "
+                             "or NTLM inside it), or both (default, as IIS: Negotiate, then NTLM)")
+    parser.add_argument("--keytab", metavar="FILE",
+                        help="the Kerberos keytab of the HTTP/<host> service principal (sets KRB5_KTNAME; default: KRB5_KTNAME "
+                             "from the environment); Kerberos also needs KRB5_CONFIG and the Python gssapi and krb5 libraries")
     args = parser.parse_args(argv)
     if args.latency_ms < 0:
         parser.error("--latency-ms must be 0 or more")
@@ -1335,6 +1489,19 @@ def parse_args(argv):
     return args
 
 
+def kerberos_status():
+    """One line on what Kerberos inside Negotiate can do here: the keytab and the libraries, or why not."""
+    try:
+        import gssapi  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
+        import krb5  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
+    except ImportError as error:
+        return f"Kerberos unavailable ({error}: pip install 'pyspnego[kerberos]'); NTLM inside SPNEGO only"
+    keytab = os.environ.get("KRB5_KTNAME")
+    if not keytab:
+        return "Kerberos with the default keytab (no KRB5_KTNAME, no --keytab)"
+    return f"Kerberos with keytab {keytab} (krb5.conf: {os.environ.get('KRB5_CONFIG', 'the system default')})"
+
+
 def main(argv=None):
     """Start the emulator, print its URL, serve until SIGTERM or SIGINT; return the exit code."""
     args = parse_args(argv)
@@ -1348,6 +1515,11 @@ def main(argv=None):
         log(f"error: {error}")
         return 2
     os.environ["NTLM_USER_FILE"] = users_file  # pyspnego's NTLM acceptor reads its users from here
+    if args.keytab:
+        if not os.path.isfile(args.keytab):
+            log(f"error: --keytab {args.keytab}: no such file")
+            return 2
+        os.environ["KRB5_KTNAME"] = "FILE:" + os.path.abspath(args.keytab)
 
     state_dir = os.path.abspath(args.state_dir)
     try:
@@ -1375,6 +1547,7 @@ def main(argv=None):
         log(f"MIM CM emulator listening on {url} (state in {state_dir}; read-only users: {', '.join(sorted(read_only)) or 'none'})")
         if tls:
             log(f"server certificate for {', '.join(tls.identities)}; channel bindings: {args.channel_binding}")
+        log(f"authentication offered: {', '.join(server.schemes)}; {kerberos_status() if 'Negotiate' in server.schemes else 'no Kerberos'}")
         if args.latency_ms:
             log(f"latency: {args.latency_ms:g} ms per API exchange")
         for rule in args.fault_rules:

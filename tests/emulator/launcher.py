@@ -41,11 +41,16 @@ def read_users(path=USERS_FILE):
 
 
 class EmulatorProcess(object):
-    """One emulator process on 127.0.0.1 with a free port; stop it by PID with stop()."""
+    """One emulator process on 127.0.0.1 with a free port; stop it by PID with stop().
 
-    def __init__(self, state_dir, *options):
+    env: variables to add to the emulator's environment, e.g. KRB5_CONFIG and KRB5_KTNAME for Kerberos
+    (tests/kdc/kdc.py's MitKdc.emulator_env()).
+    """
+
+    def __init__(self, state_dir, *options, env=None):
         self.state_dir = pathlib.Path(state_dir)
         self.options = [str(option) for option in options]
+        self.env = dict(env or {})
         self.process = None
         self.url = None
 
@@ -65,8 +70,9 @@ class EmulatorProcess(object):
     def start(self, timeout=30):
         self.state_dir.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, str(EMULATOR_SCRIPT), '--state-dir', str(self.state_dir), '--port', '0'] + self.options
+        env = dict(os.environ, **self.env) if self.env else None
         with open(self.state_dir / 'emulator.stderr', 'ab') as stderr:
-            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
         self.url = self._read_url(timeout)
         return self
 

@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import http.client
 import json
+import os
 import random
 import re
 import socket
@@ -69,8 +70,8 @@ TEMPLATE = "0f1e2d3c-4b5a-4697-8877-665544332211"
 class Emulator(EmulatorProcess):
     """One emulator subprocess with its own state directory, and the calls the tests make to it."""
 
-    def __init__(self, workdir, *args):
-        super().__init__(workdir / "state", *args)
+    def __init__(self, workdir, *args, env=None):
+        super().__init__(workdir / "state", *args, env=env)
         self.start()
         self.state = self.state_dir
         self.proc = self.process
@@ -112,8 +113,8 @@ def start(tmp_path):
     """Start an emulator with extra switches; stopped (and checked for a clean exit) afterwards."""
     started = []
 
-    def _start(*args):
-        emulator = Emulator(tmp_path / f"emulator{len(started)}", *args)
+    def _start(*args, env=None):
+        emulator = Emulator(tmp_path / f"emulator{len(started)}", *args, env=env)
         started.append(emulator)
         return emulator
 
@@ -450,8 +451,10 @@ def test_log_counts_auth_legs_calls_and_connections(start):
     emulator.admin("GET", "requests")  # the side door is not logged
 
     log = emulator.exchanges()
-    assert all(set(e) == {"time", "connection", "method", "path", "query", "status", "auth_leg", "authorization", "user", "body", "fault", "applied"}
-               for e in log)
+    assert all(set(e) == {"time", "connection", "method", "path", "query", "status", "auth_leg", "authorization", "user", "mechanism",
+                          "body", "fault", "applied"} for e in log)
+    # mechanism: none before a handshake starts, then that of the handshake, then that of the connection's login
+    assert [e["mechanism"] for e in log] == [None, "ntlm"] + ["ntlm"] * 8 + [None, "ntlm", "ntlm", "ntlm"]
     assert all(e["fault"] is None for e in log)
     # applied: only the PUT that worked (200) and the POST (201); not the refused PUT (500) nor the reader's (403)
     assert [e["applied"] for e in log] == [False] * 7 + [True, True] + [False] * 5
@@ -901,3 +904,237 @@ def test_sent_bindings_are_read_from_the_ntlm_authenticate_message(monkeypatch):
     assert cm_emulator.ntlm_sent_bindings(authenticate(None)) is None
     assert cm_emulator.ntlm_sent_bindings(with_bindings.replace(digest, b"\0" * 16)) is None  # all zero: none given
     assert cm_emulator.ntlm_sent_bindings(b"NTLMSSP\0\3\0\0\0") is None
+
+
+# ---- --auth: which schemes are offered; Negotiate (SPNEGO) with NTLM inside, and Kerberos with a real KDC ----
+
+sys.path.insert(0, str(HERE.parent / "kdc"))
+import kdc as kdc_module  # noqa: E402 pylint: disable=wrong-import-position,wrong-import-order
+
+KERBEROS_SKIP = kdc_module.unavailable_reason(os.environ.get("MIM_CM_KERBEROS_INSTALL_LOG"))
+needs_kdc = pytest.mark.skipif(KERBEROS_SKIP is not None, reason=KERBEROS_SKIP or "")
+KRB_ADMIN = (f"cmadmin@{kdc_module.REALM}", kdc_module.USERS["cmadmin"])
+
+
+def connect(emulator, host="127.0.0.1"):
+    """An http.client connection to the emulator over TLS (trusting its CA) and the channel bindings of its certificate."""
+    connection = http.client.HTTPSConnection(host, emulator.port, context=ssl.create_default_context(cafile=emulator.verify), timeout=10)
+    connection.connect()
+    return connection, end_point_bindings(connection.sock.getpeercert(True))
+
+
+def negotiate_login(connection, client, path=PATH):
+    """Run a Negotiate handshake by hand with a pyspnego client; return (final response, its Negotiate token or None).
+
+    Every leg's token goes out under Negotiate; the server's final token, when it sends one with a non-401
+    answer, is given to the client (mutual authentication, the SPNEGO mechListMIC).
+    """
+    token = client.step()
+    while True:
+        connection.request("GET", path, headers={"Authorization": "Negotiate " + base64.b64encode(token).decode()})
+        response = connection.getresponse()
+        response.read()
+        headers = response.headers.get_all("WWW-Authenticate") or []
+        server_token = next((base64.b64decode(value.split(" ", 1)[1]) for value in headers if value.startswith("Negotiate ")), None)
+        if response.status != 401 or server_token is None:
+            if server_token is not None:
+                client.step(server_token)
+            return response, server_token
+        token = client.step(server_token)
+
+
+def spnego_ntlm_client(bindings, user=ADMIN):
+    """A pyspnego Negotiate client that can only use NTLM inside SPNEGO (Kerberos is left out on purpose)."""
+    return spnego.client(*user, hostname="127.0.0.1", service="HTTP", protocol="negotiate", channel_bindings=bindings,
+                         options=spnego.NegotiateOptions.use_negotiate)
+
+
+@pytest.fixture
+def no_kerberos(monkeypatch, tmp_path):
+    """Kerberos cannot work for in-process clients: no krb5.conf, an empty ticket cache (pyspnego's Negotiate falls back to NTLM)."""
+    monkeypatch.setenv("KRB5_CONFIG", str(tmp_path / "no-krb5.conf"))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'no-ccache'}")
+
+
+def test_auth_ntlm_offers_only_ntlm_and_refuses_negotiate(start):
+    emulator = start("--auth", "ntlm")
+    response = requests.get(emulator.api + f"requests/{EXAMPLE}", verify=emulator.verify, timeout=10)
+    assert response.status_code == 401 and response.raw.headers.getlist("WWW-Authenticate") == ["NTLM"]
+    assert emulator.call("GET", f"requests/{EXAMPLE}").status_code == 200  # requests-ntlm, raw NTLM under NTLM
+    connection, bindings = connect(emulator)
+    assert raw_ntlm_login(connection, PATH, bindings, scheme="NTLM").status == 200
+    negotiate = spnego.client(*ADMIN, protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm).step()
+    connection.request("GET", PATH, headers={"Authorization": "Negotiate " + base64.b64encode(negotiate).decode()})
+    refused = connection.getresponse()
+    refused.read()
+    assert refused.status == 401 and refused.getheader("WWW-Authenticate") == "NTLM"
+    connection.close()
+    assert "the Negotiate scheme is not offered (--auth offers NTLM)" in emulator.stderr()
+
+
+def test_auth_negotiate_offers_only_negotiate_and_takes_raw_ntlm_too(start):
+    emulator = start("--auth", "negotiate")
+    response = requests.get(emulator.api + f"requests/{EXAMPLE}", verify=emulator.verify, timeout=10)
+    assert response.raw.headers.getlist("WWW-Authenticate") == ["Negotiate"]
+    assert emulator.call("GET", f"requests/{EXAMPLE}").status_code == 200  # requests-ntlm: raw NTLM under Negotiate, as IIS takes it
+    connection, dummy = connect(emulator)
+    negotiate = spnego.client(*ADMIN, protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm).step()
+    connection.request("GET", PATH, headers={"Authorization": "NTLM " + base64.b64encode(negotiate).decode()})
+    refused = connection.getresponse()
+    refused.read()
+    connection.close()
+    assert refused.status == 401 and refused.getheader("WWW-Authenticate") == "Negotiate"  # the NTLM scheme is not offered
+    assert [e["mechanism"] for e in emulator.exchanges() if e["user"]] == ["ntlm"]
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("require", {"right": 200, "wrong": 401, "none": 401}),
+    ("accept", {"right": 200, "wrong": 401, "none": 200}),
+    ("off", {"right": 200, "wrong": 200, "none": 200}),
+])
+def test_ntlm_inside_spnego_with_channel_bindings(start, no_kerberos, mode, expected):  # pylint: disable=unused-argument
+    emulator = start("--auth", "negotiate", "--channel-binding", mode)
+    outcome = {}
+    for name in expected:
+        connection, right = connect(emulator)
+        client = spnego_ntlm_client({"right": right, "wrong": WRONG_BINDINGS, "none": None}[name])
+        response, final_token = negotiate_login(connection, client)
+        outcome[name] = response.status
+        if response.status == 200:
+            assert final_token is not None and client.complete, "the final NegTokenResp (accept-completed, with the MIC) was checked"
+            assert client.negotiated_protocol == "ntlm"
+            connection.request("GET", PATH)  # the connection stays authenticated
+            again = connection.getresponse()
+            again.read()
+            assert again.status == 200
+        connection.close()
+    assert outcome == expected
+    logged_in = [e for e in emulator.exchanges() if e["user"]]
+    assert {(e["mechanism"], e["user"]) for e in logged_in} == {("ntlm", "CONTOSO\\cmadmin")}
+    # Two legs for NTLM inside SPNEGO: NegTokenInit (NEGOTIATE) -> 401 NegTokenResp (CHALLENGE) -> NegTokenResp (AUTHENTICATE).
+    first = [e for e in emulator.exchanges() if e["connection"] == emulator.exchanges()[0]["connection"]]
+    assert [(e["auth_leg"], e["status"], e["mechanism"]) for e in first[:2]] == [(True, 401, "ntlm"), (False, 200, "ntlm")]
+
+
+def test_a_negotiate_continuation_without_a_handshake_is_refused(start):
+    emulator = start("--auth", "negotiate")
+    connection, dummy = connect(emulator)
+    connection.request("GET", PATH, headers={"Authorization": "Negotiate oQcwBaADCgEB"})  # a NegTokenResp out of nowhere
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 401 and "without a handshake under way" in emulator.stderr()
+
+
+def test_keytab_option_must_name_a_file(tmp_path):
+    result = subprocess.run([sys.executable, str(EMULATOR), "--state-dir", str(tmp_path / "state"), "--keytab", str(tmp_path / "nope")],
+                            capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 2 and "--keytab" in result.stderr and "no such file" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def kdc(tmp_path_factory):
+    if KERBEROS_SKIP:
+        pytest.skip(KERBEROS_SKIP)
+    server = kdc_module.MitKdc(tmp_path_factory.mktemp("kdc")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kerberos_client_env(kdc, monkeypatch):
+    """In-process Kerberos clients use the test KDC's krb5.conf and a cache of their own, never the user's."""
+    for name, value in kdc.env().items():
+        monkeypatch.setenv(name, value)
+
+
+def kerberos_emulator(start, kdc, *args, keytab_option=False):
+    """An emulator on localhost (SPN HTTP/localhost) with the KDC's keytab, from KRB5_KTNAME or --keytab."""
+    env = kdc.emulator_env()
+    if keytab_option:
+        del env["KRB5_KTNAME"]
+        args += ("--keytab", str(kdc.keytab))
+    return start("--host", "localhost", *args, env=env)
+
+
+@needs_kdc
+@pytest.mark.parametrize("protocol", ["kerberos", "negotiate"])
+def test_kerberos_login_with_mutual_authentication(start, kdc, kerberos_client_env, protocol):  # pylint: disable=unused-argument
+    emulator = kerberos_emulator(start, kdc, keytab_option=protocol == "negotiate")
+    connection, bindings = connect(emulator, "localhost")
+    client = spnego.client(*KRB_ADMIN, hostname="localhost", service="HTTP", protocol=protocol, channel_bindings=bindings)
+    response, final_token = negotiate_login(connection, client)
+    assert response.status == 200
+    assert final_token is not None and client.complete and client.negotiated_protocol == "kerberos"
+    # Raw Kerberos answers with a raw AP-REP (a GSS token, 0x60); SPNEGO with a NegTokenResp (0xa1) around it.
+    assert final_token[:1] == (b"\x60" if protocol == "kerberos" else b"\xa1")
+    connection.request("GET", PATH)
+    again = connection.getresponse()
+    assert again.status == 200 and json.loads(again.read())["Uuid"] == EXAMPLE
+    connection.close()
+    log = emulator.exchanges()
+    assert [(e["auth_leg"], e["authorization"], e["status"], e["mechanism"], e["user"]) for e in log] == [
+        (False, True, 200, "kerberos", "CONTOSO\\cmadmin"), (False, False, 200, "kerberos", "CONTOSO\\cmadmin")]
+    assert "Negotiate (kerberos) login as CONTOSO\\cmadmin (cmadmin@MIMCM.TEST)" in emulator.stderr()
+
+
+@needs_kdc
+@pytest.mark.parametrize("mode, expected", [
+    ("require", {"right": 200, "wrong": 401, "none": 401}),
+    ("accept", {"right": 200, "wrong": 401, "none": 200}),
+    ("off", {"right": 200, "wrong": 200, "none": 200}),
+])
+def test_kerberos_channel_bindings(start, kdc, kerberos_client_env, mode, expected):  # pylint: disable=unused-argument
+    emulator = kerberos_emulator(start, kdc, "--channel-binding", mode)
+    outcome = {}
+    for name in expected:
+        connection, right = connect(emulator, "localhost")
+        bindings = {"right": right, "wrong": WRONG_BINDINGS, "none": None}[name]
+        client = spnego.client(*KRB_ADMIN, hostname="localhost", service="HTTP", protocol="kerberos", channel_bindings=bindings)
+        outcome[name] = negotiate_login(connection, client)[0].status
+        connection.close()
+    assert outcome == expected
+    if expected["none"] == 401:
+        assert "the Kerberos authenticator carried none" in emulator.stderr()
+    if expected["wrong"] == 401:
+        assert "the Kerberos acceptor refused the AP-REQ" in emulator.stderr()
+
+
+@needs_kdc
+def test_kerberos_refusals(start, kdc, kerberos_client_env):  # pylint: disable=unused-argument
+    both = kerberos_emulator(start, kdc)
+    ntlm_only = kerberos_emulator(start, kdc, "--auth", "ntlm")
+    outcome = {}
+    for name, emulator, user, spn_host in (
+        ("no CM account", both, (f"outsider@{kdc_module.REALM}", kdc_module.USERS["outsider"]), "localhost"),
+        ("SPN not in the keytab", both, KRB_ADMIN, kdc_module.FOREIGN_SERVICE_HOST),
+        ("Negotiate not offered", ntlm_only, KRB_ADMIN, "localhost"),
+    ):
+        connection, bindings = connect(emulator, "localhost")
+        client = spnego.client(*user, hostname=spn_host, service="HTTP", protocol="kerberos", channel_bindings=bindings)
+        response = negotiate_login(connection, client)[0]
+        outcome[name] = (response.status, response.headers.get_all("WWW-Authenticate"))
+        connection.close()
+    assert outcome == {
+        "no CM account": (401, ["Negotiate", "NTLM"]),
+        "SPN not in the keytab": (401, ["Negotiate", "NTLM"]),
+        "Negotiate not offered": (401, ["NTLM"]),
+    }
+    assert "the principal outsider@MIMCM.TEST has no user of that name in the users file" in both.stderr()
+    assert "the Kerberos acceptor refused the AP-REQ" in both.stderr()
+    assert all(e["user"] is None for e in both.exchanges() + ntlm_only.exchanges())
+
+
+@needs_kdc
+def test_a_read_only_kerberos_user_is_the_read_only_users_file_user(start, kdc, kerberos_client_env):  # pylint: disable=unused-argument
+    emulator = kerberos_emulator(start, kdc)
+    connection, bindings = connect(emulator, "localhost")
+    client = spnego.client(f"cmreader@{kdc_module.REALM}", kdc_module.USERS["cmreader"], hostname="localhost", service="HTTP",
+                           protocol="negotiate", channel_bindings=bindings)
+    assert negotiate_login(connection, client)[0].status == 200
+    connection.request("PUT", PATH, body=b'{"status": "Completed"}', headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 403
+    assert emulator.exchanges()[-1]["user"] == "CONTOSO\\cmreader"
