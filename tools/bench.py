@@ -310,6 +310,12 @@ def cm_task(label, wrapper=None, environment=None, **options):
     return Task(label, body)
 
 
+def check_mode(task):
+    """The task in check mode: it reads and decides, and sends no PUT."""
+    task.body['check_mode'] = True
+    return task
+
+
 # --- the scenarios --------------------------------------------------------------------------------
 
 class Benchmark(object):  # pylint: disable=too-many-instance-attributes
@@ -393,23 +399,27 @@ class Benchmark(object):  # pylint: disable=too-many-instance-attributes
                                                     play_vars={'bench_ids': ids})
 
     def run_memory(self):
-        """Peak memory of the module process for 1, 1,000 and 10,000 ids (all Completed: read, nothing to change)."""
+        """Peak memory of the module process for 1, 1,000 and 10,000 ids, and where `auto` should switch to searching.
+
+        The server holds that many Approved requests; the tasks run in check mode, so they read every request (the
+        Approved search returns them all) and change nothing, and every run starts from the same state.
+        """
         count = self.options.memory_ids
-        ids = [bench_guid(3, COMPLETED, number) for number in range(1, count + 1)]
-        emulator = self.emulator('memory', [seed_request(guid, COMPLETED, self.admin_guid) for guid in ids])
+        ids = [bench_guid(3, APPROVED, number) for number in range(1, count + 1)]
+        emulator = self.emulator('memory', [seed_request(guid, APPROVED, self.admin_guid) for guid in ids])
         wrapper = self.runner.wrapper
         with emulator:
-            print('emulator (%d Completed): %s' % (count, emulator.url), flush=True)
+            print('emulator (%d Approved): %s' % (count, emulator.url), flush=True)
             tasks = [Task('uri GET', dict(uri_get_task(emulator, ids[0]).body, vars={'ansible_python_interpreter': wrapper})),
-                     cm_task('1 id', wrapper=wrapper, id=ids[0])]
+                     check_mode(cm_task('1 id', wrapper=wrapper, id=ids[0]))]
             sizes = sorted(set([min(1000, count), count]))
             for size in sizes:
-                tasks.append(cm_task('%d ids' % size, wrapper=wrapper, ids='{{ bench_ids[:%d] }}' % size))
-            # Where `auto` should switch: get against search for short lists, on a server where the Completed search returns all of them.
+                tasks.append(check_mode(cm_task('%d ids' % size, wrapper=wrapper, ids='{{ bench_ids[:%d] }}' % size)))
+            # Where `auto` should switch: get against search for lists of n of the server's Approved requests.
             for dummy in range(self.options.long_repeats):
                 for size in [size for size in self.options.crossover_sizes if size <= count]:
                     for strategy in ('get', 'search'):
-                        task = cm_task('read %d %s' % (size, strategy), ids='{{ bench_ids[:%d] }}' % size, read_strategy=strategy)
+                        task = check_mode(cm_task('read %d %s' % (size, strategy), ids='{{ bench_ids[:%d] }}' % size, read_strategy=strategy))
                         task.size, task.strategy = size, strategy
                         tasks.append(task)
             self.results['memory'] = self.runner.run('memory and read strategies, %d ids' % count, emulator, tasks, play_vars={'bench_ids': ids})
@@ -686,9 +696,11 @@ class Report(object):  # pylint: disable=too-many-instance-attributes
         tally = task.tally
         searches = 'search' in task.label or ('auto' in task.label and size >= SEARCH_THRESHOLD)
         if searches:
-            # One search per status that matters; every listed request is in one of them, so no GET.
-            needed_reads = (0, SEARCHES_FOR_COMPLETED)
-            needs = '%d searches (%s) + %d PUTs' % (SEARCHES_FOR_COMPLETED, ', '.join(SEARCHED_FOR_COMPLETED), changes)
+            # One search per status the change starts from: it returns the C Approved ones; the others (already
+            # Completed) are read one by one.
+            needed_reads = (size - changes, SEARCHES_FOR_COMPLETED)
+            needs = '%d searches (%s) + %d GETs (the requests no search returned) + %d PUTs' % (
+                SEARCHES_FOR_COMPLETED, ', '.join(SEARCHED_FOR_COMPLETED), size - changes, changes)
         else:
             needed_reads = (size, 0)
             needs = '%d GETs + %d PUTs' % (size, changes)
@@ -721,7 +733,8 @@ class Report(object):  # pylint: disable=too-many-instance-attributes
                          'yes' if ok else '**no**', seconds(task.wall)))
         self.table(['task', 'API calls', 'NTLM legs', 'connections / handshakes', 'all exchanges', 'needed', 'as needed',
                     'task time'], rows)
-        self.out('With `search`, every listed request was in a searched status, so no GET was needed. Which strategy `auto` '
+        self.out('With `search`, the Approved requests come from the searches and need no GET; the Completed ones are read one '
+                 'by one, because the Completed status (a server\'s whole history) is never searched. Which strategy `auto` '
                  'picks, and what each costs against a server with many requests: [Read strategies](#read-strategies-where-auto-switches).')
         self.out()
 
@@ -860,9 +873,10 @@ class Report(object):  # pylint: disable=too-many-instance-attributes
             rows.append((label, '%.1f MiB' % (process['max_rss_kib'] / 1024.0), seconds(task.wall),
                          seconds(process['end'] - process['start']), task.tally.calls() if not task.label.startswith('uri') else '1 GET (side door)'))
         self.table(['task', 'peak RSS', 'task time', 'module process', 'API calls'], rows)
-        self.out('The requests are all Completed, so the task reads them (the searches return every one of them) and changes '
-                 'nothing; the result still holds every request\'s facts, so the memory grows with the list. ru_maxrss of '
-                 'the module process (the AnsiballZ interpreter), measured by `tools/bench/rss_python.py`.')
+        self.out('The requests are all Approved and the tasks run in check mode: they read every request (from %d ids on, '
+                 'the Approved search returns them all) and send nothing; the result holds every request\'s facts, so the memory '
+                 'grows with the list. ru_maxrss of the module process (the AnsiballZ interpreter), measured by '
+                 '`tools/bench/rss_python.py`.' % SEARCH_THRESHOLD)
         self.out()
 
     def strategy_section(self, figures):
@@ -872,10 +886,11 @@ class Report(object):  # pylint: disable=too-many-instance-attributes
         self.out('## Read strategies: where `auto` switches')
         self.out()
         self.out('`read_strategy: get` reads each listed request (one GET each, spread over the workers); `search` makes one search '
-                 'per status that matters (%d for `completed`: %s) whatever the list\'s length, but each search returns every request '
-                 'of that status on the server. `auto` searches from %d ids on (`SEARCH_THRESHOLD` in `_converge.py`). Measured '
-                 'here against a server holding %d Completed requests, all of which the Completed search returns, with lists of '
-                 'already Completed ids (nothing to change) and the default %d workers; median of %d:' % (
+                 'per status the change starts from (%d for `completed`: %s) whatever the list\'s length, but each search returns every '
+                 'request of that status on the server; the target status itself is never searched. `auto` searches from %d ids on '
+                 '(`SEARCH_THRESHOLD` in `_converge.py`). Measured here against a server holding %d Approved requests, all of which '
+                 'the Approved search returns, with lists of them in check mode (read and decide, no PUT) and the default %d workers; '
+                 'median of %d:' % (
                      SEARCHES_FOR_COMPLETED, ', '.join(SEARCHED_FOR_COMPLETED), SEARCH_THRESHOLD, self.options.memory_ids,
                      DEFAULT_WORKERS, self.options.long_repeats))
         self.out()
@@ -963,8 +978,8 @@ def parse_args(argv=None):
     parser.add_argument('--memory-ids', type=int, default=10000, help='the most ids for the memory figure (default 10000)')
     parser.add_argument('--repeats', type=int, default=7, help='repeats of the short measurements (default 7)')
     parser.add_argument('--long-repeats', type=int, default=3, help='repeats of the list tasks over all requests (default 3)')
-    parser.add_argument('--crossover-sizes', type=lambda text: [int(size) for size in text.split(',') if size], default=[3, 5, 10, 20, 50, 100, 200],
-                        help='list lengths for get against search (default 3,5,10,20,50,100,200)')
+    parser.add_argument('--crossover-sizes', type=lambda text: [int(size) for size in text.split(',') if size], default=[3, 10, 50, 100, 200, 400],
+                        help='list lengths for get against search (default 3,10,50,100,200,400)')
     parser.add_argument('--smoke', action='store_true', help='a quick run with small sizes (for make test); the sizes above still apply when given')
     parser.add_argument('--output', help='write the page (Markdown) to this file')
     parser.add_argument('--revision', default='not given', help='what source was measured (git describe), for the page')
