@@ -17,4 +17,8 @@ attributes:
     support: full
     membership:
       - mim.cm.cm
+  platform:
+    description: Runs wherever Python can reach the CM server over HTTPS, usually the controller (C(delegate_to) V(localhost)).
+    support: full
+    platforms: posix
 '''

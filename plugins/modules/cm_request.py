@@ -39,10 +39,6 @@ attributes:
   idempotent:
     description: A second run with the same options changes nothing and reports C(changed=false).
     support: full
-  platform:
-    description: Runs wherever Python can reach the CM server over HTTPS, usually the controller (C(delegate_to) V(localhost)).
-    support: full
-    platforms: posix
 options:
   id:
     description:

@@ -32,10 +32,6 @@ attributes:
   idempotent:
     description: Changes nothing.
     support: full
-  platform:
-    description: Runs wherever Python can reach the CM server over HTTPS, usually the controller (C(delegate_to) V(localhost)).
-    support: full
-    platforms: posix
 options:
   id:
     description:

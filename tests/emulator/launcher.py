@@ -40,6 +40,18 @@ def read_users(path=USERS_FILE):
     return users
 
 
+def stop_by_pid(process, timeout=10):
+    """Stop a server process we started by its PID: SIGTERM, then SIGKILL after `timeout` seconds. Return its exit code."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode
+
+
 class EmulatorProcess(object):
     """One emulator process on 127.0.0.1 with a free port; stop it by PID with stop().
 
@@ -93,15 +105,9 @@ class EmulatorProcess(object):
         """Stop the emulator by its PID (SIGTERM, then SIGKILL after 10 s); return its exit code."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        returncode = stop_by_pid(self.process)
         self.process.stdout.close()
-        return self.process.returncode
+        return returncode
 
     def stderr(self):
         """What the emulator wrote to stderr (its own log of refusals and failed logins)."""

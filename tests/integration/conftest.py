@@ -51,11 +51,11 @@ class PlaybookRun(object):
 
 @pytest.fixture
 def start_emulator(tmp_path):
-    """Start an emulator with the given command-line options; every one started is stopped by PID afterwards."""
+    """Start an emulator with the given command-line options (and environment); every one started is stopped by PID afterwards."""
     started = []
 
-    def start(*options):
-        emulator = EmulatorProcess(tmp_path / ('emulator-%d' % len(started)), *options)
+    def start(*options, env=None):
+        emulator = EmulatorProcess(tmp_path / ('emulator-%d' % len(started)), *options, env=env)
         started.append(emulator)
         return emulator.start()
 

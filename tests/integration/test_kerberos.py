@@ -24,7 +24,6 @@ import sys
 import pytest
 
 from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, TESTS_DIR
-from launcher import EmulatorProcess
 
 sys.path.insert(0, str(TESTS_DIR / 'kdc'))
 
@@ -58,19 +57,9 @@ def kdc(tmp_path_factory):
 
 
 @pytest.fixture
-def start_kerberos_emulator(kdc, tmp_path):
+def start_kerberos_emulator(kdc, start_emulator):
     """Start an emulator on localhost (the SPN is HTTP/localhost) with the KDC's keytab; stopped by PID afterwards."""
-    started = []
-
-    def start(*options):
-        emulator = EmulatorProcess(tmp_path / ('kerberos-emulator-%d' % len(started)), '--host', 'localhost', *options,
-                                   env=kdc.emulator_env())
-        started.append(emulator)
-        return emulator.start()
-
-    yield start
-    for emulator in started:
-        emulator.stop()
+    return lambda *options: start_emulator('--host', 'localhost', *options, env=kdc.emulator_env())
 
 
 @pytest.fixture

@@ -33,6 +33,10 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / 'emulator'))
+
+from launcher import stop_by_pid  # noqa: E402 pylint: disable=wrong-import-position
+
 REALM = 'MIMCM.TEST'
 # The users of the emulator's users file (tests/emulator/users.txt), as Kerberos principals with their own passwords
 # (made up, for loopback tests only), and one the KDC knows but the emulator does not (no CM account).
@@ -288,14 +292,7 @@ class MitKdc(object):
         """Stop krb5kdc by its PID (SIGTERM, SIGKILL after 10 s); return its exit code."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        return self.process.returncode
+        return stop_by_pid(self.process)
 
     def __enter__(self):
         return self.start()
