@@ -1032,15 +1032,6 @@ def test_keytab_option_must_name_a_file(tmp_path):
     assert result.returncode == 2 and "--keytab" in result.stderr and "no such file" in result.stderr
 
 
-@pytest.fixture(scope="module")
-def kdc(tmp_path_factory):
-    if KERBEROS_SKIP:
-        pytest.skip(KERBEROS_SKIP)
-    server = kdc_module.MitKdc(tmp_path_factory.mktemp("kdc")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def kerberos_client_env(kdc, monkeypatch):
     """In-process Kerberos clients use the test KDC's krb5.conf and a cache of their own, never the user's."""

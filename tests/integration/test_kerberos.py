@@ -46,16 +46,6 @@ needs_kdc = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or ''
 
 # --- the KDC and emulators that accept Kerberos --------------------------------------------------
 
-@pytest.fixture(scope='session')
-def kdc(tmp_path_factory):
-    """A real MIT KDC for the realm MIMCM.TEST on 127.0.0.1, for the whole session; stopped by PID at the end."""
-    if SKIP_REASON:
-        pytest.skip(SKIP_REASON)
-    server = kdc_module.MitKdc(tmp_path_factory.mktemp('kdc')).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def start_kerberos_emulator(kdc, start_emulator):
     """Start an emulator on localhost (the SPN is HTTP/localhost) with the KDC's keytab; stopped by PID afterwards."""
