@@ -11,14 +11,12 @@ VENV ?= $(CURDIR)/.venv
 BIN := $(VENV)/bin
 COLLECTIONS ?= $(CURDIR)/.build
 COLLECTION := $(COLLECTIONS)/ansible_collections/mim/cm
-# ansible-test --venv bootstraps pip with a script it cannot download here; see tools/get_pip_standin.py.
-GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test sanity units integration collection venv clean
+.PHONY: demo test sanity units integration collection venv get-pip clean
 
 # More test targets (molecule, lint, docs, matrix, ...) live in mk/*.mk; each adds itself to MORE_TESTS.
 MORE_TESTS :=
@@ -47,11 +45,12 @@ collection: venv
 	# A repository of its own, so ansible-test lists the copy's files instead of seeing them as ignored by ours.
 	cd $(COLLECTION) && git init --quiet && git add --all
 
-$(GET_PIP): tools/get_pip_standin.py
-	mkdir -p $(dir $@)
-	cp $< $@
+# ansible-test --venv bootstraps pip with a script it cannot download here: put our stand-in where this venv's
+# ansible-test looks for it (tools/get_pip_standin.py, tools/install_get_pip_standin.py).
+get-pip: venv
+	$(BIN)/python tools/install_get_pip_standin.py
 
-sanity: collection $(GET_PIP)
+sanity: collection get-pip
 	cd $(COLLECTION) && $(BIN)/ansible-test sanity --venv --python $(PYTHON_VERSION) --color no
 
 units: collection

@@ -77,19 +77,15 @@ ee-check: galaxy-check eco-venv
 lint: collection
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/ansible-lint --profile production
 
-matrix-pythons: collection $(GET_PIP)
+matrix-pythons: collection get-pip
 	tools/sanity-pythons.sh $(BIN) $(COLLECTION) $(MATRIX_PYTHONS)
 
 matrix-oldest:
-	$(MAKE) --no-print-directory venv ANSIBLE_CORE="$(OLDEST_ANSIBLE_CORE)" VENV=$(OLDEST_VENV)
-	$(OLDEST_VENV)/bin/python tools/install_get_pip_standin.py
 	$(MAKE) --no-print-directory sanity units integration \
 	    ANSIBLE_CORE="$(OLDEST_ANSIBLE_CORE)" VENV=$(OLDEST_VENV) COLLECTIONS=$(OLDEST_COLLECTIONS)
 
 matrix-newest:
 	@test -n "$(NEWEST_PYTHON)" || { echo "matrix-newest: $(NEWEST_ANSIBLE_CORE) needs Python $(NEWEST_PYTHON_VERSION)" >&2; exit 1; }
-	$(MAKE) --no-print-directory venv PYTHON=$(NEWEST_PYTHON) ANSIBLE_CORE="$(NEWEST_ANSIBLE_CORE)" VENV=$(NEWEST_VENV)
-	$(NEWEST_VENV)/bin/python tools/install_get_pip_standin.py
 	$(MAKE) --no-print-directory sanity units integration \
 	    PYTHON=$(NEWEST_PYTHON) ANSIBLE_CORE="$(NEWEST_ANSIBLE_CORE)" VENV=$(NEWEST_VENV) COLLECTIONS=$(NEWEST_COLLECTIONS)
 
