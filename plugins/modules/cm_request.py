@@ -313,10 +313,10 @@ def run(module, client, new_client=None):
         outcome = converge_request(client, normalize_guid(params['id']), target, check_mode=module.check_mode)
         return None, _with_diff(dict(changed=outcome.changed, request=outcome.request), outcome.diff if outcome.changed else None)
 
-    if params.get('workers', 1) < 1:
+    if params['workers'] < 1:
         raise CmInputError('workers must be 1 or more, not %s' % params['workers'])
     batch = converge_requests(client, fold_guids(params['ids']), target, check_mode=module.check_mode,
-                              workers=params.get('workers', 1), new_client=new_client, read_strategy=params.get('read_strategy', 'get'))
+                              workers=params['workers'], new_client=new_client, read_strategy=params['read_strategy'])
     result = _with_diff(dict(changed=batch.changed, requests=batch.requests, changed_ids=batch.changed_ids),
                         batch.diff if batch.changed else None)
     if not batch.failures:
