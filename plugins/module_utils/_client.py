@@ -118,6 +118,23 @@ def api_base_url(url):
     return urlunsplit((parts.scheme.lower(), parts.netloc, path, '', ''))
 
 
+_REQUEST_URI_RE = re.compile(r'(?:^|/)requests/\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?/?$', re.IGNORECASE)
+
+
+def request_id_from_uri(value):
+    """The GUID (lower case) at the end of the URI a POST /requests answers with, "api/v1.0/requests/<guid>"
+    (the prefix varies between servers and documentation pages), or None."""
+    if not isinstance(value, str):
+        return None
+    match = _REQUEST_URI_RE.search(value.strip())
+    return match.group(1).lower() if match else None
+
+
+def _short_repr(value):
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + '...'
+
+
 def correlation_id(message):
     """The correlation ID a MIM CM error message carries, or None."""
     match = _CORRELATION_ID_RE.search(message or '')
@@ -218,12 +235,48 @@ class CmClient(object):
             params['status'] = status
         if target_user:
             params['targetuser'] = target_user
-        status_code, data = self._call('GET', 'requests', expected=(200, 204), params=params)
+        return self._get_list('requests', params)
+
+    def create_request(self, body):
+        """POST a new request, once; return the new request's GUID (lower case) from the URI the server answers with.
+
+        Never retried here: after a CmTransientError the request may or may not exist, and only a search
+        for its purpose can tell (see _submit.py).
+        """
+        status_code, data = self._call('POST', 'requests', expected=(200, 201), body=body)
+        request_id = request_id_from_uri(data)
+        if request_id is None:
+            raise CmApiError('POST %s answered %s with %s instead of the new request\'s URI (api/v1.0/requests/<guid>)'
+                             % (self.api_path('requests'), status_code, _short_repr(data)), 'POST', self.api_path('requests'),
+                             status_code)
+        return request_id
+
+    def list_profile_templates(self):
+        """The profile templates the account can see (a list; empty when the server answers 204)."""
+        return self._get_list('profiletemplates')
+
+    def get_profile_template(self, template_id):
+        """One profile template by GUID, or None when the server says it does not exist."""
+        status_code, data = self._call('GET', 'profiletemplates/%s' % quote(template_id), expected=(200, 204, 404))
+        return data if status_code == 200 and isinstance(data, dict) and data else None
+
+    def get_workflow_policy(self, template_id, request_type):
+        """The template's workflow policy for a request type (PascalCase name, e.g. Enroll), or None when there is none.
+
+        The path is the one the API's examples use (/profiletemplates/{id}/policies/{type}); the reference page's
+        /policy/workflow/{type} form is a documentation defect (docs/docsite/rst/architecture.rst).
+        """
+        api_path = 'profiletemplates/%s/policies/%s' % (quote(template_id), quote(request_type))
+        status_code, data = self._call('GET', api_path, expected=(200, 204, 404))
+        return data if status_code == 200 and data else None
+
+    def _get_list(self, api_path, params=None):
+        status_code, data = self._call('GET', api_path, expected=(200, 204), params=params)
         if status_code == 204 or data is None:
             return []
         if not isinstance(data, list):
-            raise CmApiError('GET %s answered 200 with %s instead of a list of requests'
-                             % (self.api_path('requests'), type(data).__name__), 'GET', self.api_path('requests'), 200)
+            raise CmApiError('GET %s answered 200 with %s instead of a list' % (self.api_path(api_path), type(data).__name__),
+                             'GET', self.api_path(api_path), 200)
         return data
 
     # --- one HTTP exchange ---------------------------------------------------------------------

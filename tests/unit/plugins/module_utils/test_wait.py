@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mim.cm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The wait engine against a fake server and a fake clock: what each round costs, and that the deadline holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mim.cm.plugins.module_utils._errors import (
+    CmApiError,
+    CmInputError,
+    CmRequestStateError,
+    CmTransientError,
+)
+from ansible_collections.mim.cm.plugins.module_utils._request_model import STATUS_CODES, request_facts
+from ansible_collections.mim.cm.plugins.module_utils._wait import wait_while_in
+
+PENDING = frozenset(['Pending'])
+
+
+def guid(number):
+    return 'aaaaaaaa-0000-4000-8000-%012d' % number
+
+
+class FakeClock(object):
+    """Time that moves only when the code sleeps or a call takes time."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakeRetry(object):
+    def __init__(self, retries):
+        self.retries = retries
+
+
+class FakeServer(object):
+    """A client whose requests change status on a schedule (time -> status), and whose every call takes `call_seconds`."""
+
+    def __init__(self, clock, statuses, call_seconds=0.0, schedule=None, timeout=30):
+        self.clock = clock
+        self.statuses = dict(statuses)  # id -> status name
+        self.schedule = sorted(schedule or [], key=lambda item: item[0])  # (time offset, id, status)
+        self.call_seconds = call_seconds
+        self.timeout = timeout
+        self.calls = []
+        self.retry = FakeRetry(3)
+        self.retries_seen = []
+        self.fail_next = []  # errors raised by the next calls, in order
+        self.hidden = set()  # requests the searches never return (another account's view): each costs a GET per round
+        self.start = clock.now
+
+    def _apply_schedule(self):
+        while self.schedule and self.schedule[0][0] <= self.clock.now - self.start:
+            _offset, request_id, status = self.schedule.pop(0)
+            self.statuses[request_id] = status
+
+    def _api(self, request_id):
+        return {'Uuid': request_id.upper(), 'Status': STATUS_CODES[self.statuses[request_id]], 'RequestType': 1}
+
+    def _call(self, what):
+        self.calls.append(what)
+        self.retries_seen.append(self.retry.retries)
+        self.clock.now += self.call_seconds
+        self._apply_schedule()
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+    def search_requests(self, status=None, target_user=None):
+        self._call(('search', status))
+        return [self._api(i) for i, s in self.statuses.items() if i not in self.hidden and (status is None or s == status)]
+
+    def get_request(self, request_id):
+        self._call(('get', request_id))
+        return self._api(request_id) if request_id in self.statuses else None
+
+    def api_path(self, path):
+        return '/CertificateManagement/api/v1.0/' + path
+
+
+def wait(server, clock, ids, waiting=PENDING, timeout=60, interval=5, known=None):
+    return wait_while_in(server, ids, waiting, timeout, interval, known=known, clock=clock, sleep=clock.sleep)
+
+
+def test_each_round_costs_one_search_per_waiting_status_not_a_get_per_request():
+    clock = FakeClock()
+    ids = [guid(n) for n in range(50)]
+    server = FakeServer(clock, dict((i, 'Pending') for i in ids), schedule=[(12, ids[7], 'Approved')])
+    server.statuses[guid(99)] = 'Pending'  # someone else's request: no GET for it either
+    result = wait(server, clock, ids, waiting=frozenset(['Pending', 'Executing']), timeout=20, interval=5)
+
+    searches = [call for call in server.calls if call[0] == 'search']
+    gets = [call for call in server.calls if call[0] == 'get']
+    assert result.rounds == 5  # at 0, 5, 10, 15, 20 s
+    assert len(searches) == 2 * result.rounds
+    assert set(call[1] for call in searches) == {'Pending', 'Executing'}
+    assert gets == [('get', ids[7])]  # only the one that left the searches, once
+    assert result.settled[ids[7]]['status'] == 'Approved'
+    assert sorted(result.still_waiting) == sorted(i for i in ids if i != ids[7])
+
+
+def test_settled_requests_return_their_new_facts_and_the_wait_ends_as_soon_as_all_left():
+    clock = FakeClock()
+    ids = [guid(1), guid(2)]
+    server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Pending'},
+                        schedule=[(4, guid(1), 'Approved'), (9, guid(2), 'Denied')])
+    result = wait(server, clock, ids, timeout=600, interval=5)
+    assert result.still_waiting == {}
+    assert [result.settled[i]['status'] for i in ids] == ['Approved', 'Denied']
+    assert result.settled[guid(1)]['uuid'] == guid(1)
+    assert result.rounds == 3 and result.waited_seconds == 10
+    assert clock.sleeps == [5, 5]
+
+
+@pytest.mark.parametrize('timeout, interval, call_seconds', [
+    (60, 7, 0.5),
+    (60, 7, 6.0),     # calls slower than the interval
+    (10, 30, 2.0),    # interval longer than the whole timeout
+    (0, 5, 1.0),
+    (100, 1, 29.0),   # every call lasts almost the client's timeout
+])
+def test_the_wait_never_exceeds_its_deadline_by_more_than_one_interval_and_one_call(timeout, interval, call_seconds):
+    clock = FakeClock()
+    ids = [guid(n) for n in range(5)]
+    # Nobody ever approves, and the searches never return three of them: every round pays 2 searches and 3 GETs,
+    # so a round is longer than the slack the deadline allows whenever a call is slow.
+    server = FakeServer(clock, dict((i, 'Pending') for i in ids), call_seconds=call_seconds,
+                        schedule=[(1 + n, guid(n), 'Executing') for n in range(5)])
+    server.hidden = set(ids[:3])
+    start = clock.now
+    result = wait(server, clock, ids, waiting=frozenset(['Pending', 'Executing']), timeout=timeout, interval=interval)
+    assert result.still_waiting  # it did time out
+    assert clock.now - start <= timeout + interval + call_seconds
+    assert result.waited_seconds == clock.now - start
+    assert all(seconds <= interval for seconds in clock.sleeps)
+
+
+def test_transient_failures_are_retried_by_the_next_round_not_by_the_client():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Pending'}, schedule=[(11, guid(1), 'Approved')])
+    server.fail_next = [CmTransientError('GET /requests failed: HTTP 503', 'HTTP 503', 'GET', '/requests', 503)] * 2
+    result = wait(server, clock, [guid(1)], timeout=60, interval=5)
+    assert result.settled[guid(1)]['status'] == 'Approved'
+    assert set(server.retries_seen) == {0}  # the client's own retries were off while polling...
+    assert server.retry.retries == 3        # ...and are back afterwards
+
+
+def test_a_transient_failure_in_the_last_round_is_raised_with_how_long_it_waited():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Pending'})
+    server.fail_next = [CmTransientError('GET /requests failed: HTTP 503', 'HTTP 503', 'GET', '/requests', 503)] * 100
+    with pytest.raises(CmTransientError) as caught:
+        wait(server, clock, [guid(1)], timeout=10, interval=5)
+    assert 'HTTP 503' in caught.value.message and 'after 10.0 s and 3 round(s)' in caught.value.message
+    assert server.retry.retries == 3
+
+
+def test_an_api_error_stops_the_wait_at_once():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Pending'})
+    server.fail_next = [CmApiError('GET /requests failed: HTTP 403', 'GET', '/requests', 403)]
+    with pytest.raises(CmApiError):
+        wait(server, clock, [guid(1)])
+    assert len(server.calls) == 1
+
+
+def test_known_facts_save_the_first_calls():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Approved'}, schedule=[(3, guid(1), 'Approved')])
+    known = dict((i, request_facts(server._api(i))) for i in (guid(1), guid(2)))
+    result = wait(server, clock, [guid(1), guid(2)], timeout=60, interval=5, known=known)
+    assert server.calls == [('search', 'Pending'), ('get', guid(1))]  # nothing for guid(2), and a pause first
+    assert clock.sleeps == [5]
+    assert sorted(result.settled) == [guid(1), guid(2)] and result.rounds == 1
+
+
+def test_nothing_to_wait_for_costs_nothing():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Completed'})
+    known = {guid(1): request_facts(server._api(guid(1)))}
+    result = wait(server, clock, [guid(1)], known=known)
+    assert server.calls == [] and result.rounds == 0 and result.settled == known
+
+
+def test_an_unknown_request_in_the_first_round_is_read_once():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Completed'})
+    result = wait(server, clock, [guid(1)])
+    assert server.calls == [('search', 'Pending'), ('get', guid(1))]
+    assert result.settled[guid(1)]['status'] == 'Completed' and clock.sleeps == []
+
+
+def test_a_request_that_disappears_is_a_clear_failure():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(2): 'Pending'})
+    with pytest.raises(CmRequestStateError) as caught:
+        wait(server, clock, [guid(1)])
+    assert guid(1) in caught.value.message and 'was not found' in caught.value.message
+
+
+@pytest.mark.parametrize('waiting, timeout, interval', [
+    (frozenset(), 10, 1), (frozenset(['Waiting']), 10, 1), (PENDING, -1, 1), (PENDING, 10, 0), (PENDING, 10, None),
+])
+def test_bad_arguments_fail_before_any_call(waiting, timeout, interval):
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Pending'})
+    with pytest.raises(CmInputError):
+        wait(server, clock, [guid(1)], waiting=waiting, timeout=timeout, interval=interval)
+    assert server.calls == []
