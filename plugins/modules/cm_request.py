@@ -75,7 +75,7 @@ options:
         already at the target, or in a final status). Fewer round trips for long lists of requests that need the change;
         each search returns every request of that status on the server.
       - V(auto) searches from 100 ids on, and reads one by one below that. Each search returns every request of its
-        status on the server, so it pays off only for long lists (see C(docs/performance.md)).
+        status on the server, so it pays off only for long lists (see the performance guide of the docs site).
       - Every strategy makes the same decisions and returns the same facts.
     type: str
     default: auto
