@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, Dict, List, NamedTuple, Optional
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError
 from ansible_collections.mim.cm.plugins.module_utils._request_model import REQUEST_TYPE_NAMES, STATUS_CODES
 from ansible_collections.mim.cm.plugins.module_utils._submission_filter import UTC, parse_duration, parse_timestamp
@@ -275,3 +277,17 @@ def predicted_request(purpose: Purpose, approvals_needed: Optional[int]) -> Dict
 def submission_diff(purpose: Purpose, facts: Dict[str, Any]) -> Dict[str, Any]:
     return {'before': {}, 'after': {'type': purpose.type_name, 'target_user': purpose.target_user or 'current',
                                     'status': facts.get('status')}}
+
+
+def policy_facts(policy: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """A workflow policy as snake_case facts; `data_collection` as [{name, required}] when its shape is the one we read."""
+    if not isinstance(policy, dict):
+        return None
+    facts = camel_dict_to_snake_dict(dict((key, value) for key, value in policy.items() if str(key).lower() != 'policydatacollection'))
+    raw_items = _folded(policy).get('policydatacollection')
+    items = _policy_items(raw_items)
+    if items is None:
+        facts['data_collection'] = raw_items  # as the server sent it: a shape this collection does not know
+    else:
+        facts['data_collection'] = [{'name': name, 'required': required} for name, required in items.items()]
+    return facts

@@ -108,6 +108,7 @@ options:
         V(canceled) or V(abandoned) (the task fails naming it).
       - Mutually exclusive with O(id) and O(ids).
     type: str
+    version_added: 0.2.0
     choices: [enroll, renew, revoke, retire, unblock, duplicate, online_update, offline_unblock, recover,
               recover_on_behalf, reinstate, temporary_cards]
   type_code:
@@ -115,38 +116,45 @@ options:
       - The number your server uses for O(type), as RV(request.request_type_code) of any request of that type shows
         it. Only needed for types other than V(enroll) (1) and V(unblock) (5), whose numbers are documented.
     type: int
+    version_added: 0.2.0
   target_user:
     description:
       - The GUID of the user the request is for (the user's Active Directory objectGUID).
       - Default is the account that logs in. With it left out, the searches use the API's own filter
         (C(targetuser=current)).
     type: str
+    version_added: 0.2.0
   profile_template:
     description:
       - The profile template of the request, by GUID or by name. A name is looked up among the templates the account
         can see (C(GET /profiletemplates)); an unknown or ambiguous name fails before any change, listing the names.
       - Required to submit a request.
     type: str
+    version_added: 0.2.0
   smartcard:
     description:
       - The GUID of the smart card, for card-bound types (unblock, retire, ...). Sent with a new request, and names the
         request by its card when O(profile_template) is not given.
     type: str
+    version_added: 0.2.0
   data_collection:
     description:
       - The data the template's workflow asks for, item name to value.
       - Checked against the workflow policy before anything is sent - an item the policy requires that is missing, or
         an item it does not list, fails the task. Not used to find an existing request.
     type: dict
+    version_added: 0.2.0
     default: {}
   comment:
     description:
       - The comment sent with a new request.
     type: str
+    version_added: 0.2.0
   priority:
     description:
       - The priority sent with a new request, 0 to 255.
     type: int
+    version_added: 0.2.0
   completed_within:
     description:
       - With O(type), a Completed request counts as this request only when it completed within this time, for example
@@ -154,6 +162,7 @@ options:
       - Default is no limit - any Completed request counts, so a second run never submits again.
       - To check Completed requests the task searches them, and the server answers with all of its Completed requests.
     type: str
+    version_added: 0.2.0
   wait:
     description:
       - Wait while the request is Pending (waiting for approval in the CM portal), then go on.
@@ -161,17 +170,20 @@ options:
       - A request that becomes Denied or Canceled meanwhile fails the task, saying so. With O(ids), all requests wait
         together, with one search per round. Check mode does not wait.
     type: bool
+    version_added: 0.2.0
     default: false
   wait_timeout:
     description:
       - How many seconds to wait at most with O(wait); then the task fails, saying how long it waited and where the
         request stands.
     type: int
+    version_added: 0.2.0
     default: 600
   wait_interval:
     description:
       - Seconds between two looks at the waiting requests with O(wait).
     type: float
+    version_added: 0.2.0
     default: 10
 notes:
   - The account needs the MIM CM permissions for the change (Execute to complete a request); without them the server
@@ -352,11 +364,13 @@ request:
       description: Whether all data for the request has been collected.
       type: bool
 created:
+  version_added: 0.2.0
   description: With O(type), whether the task submitted a new request (or in check mode would submit one).
   returned: with O(type)
   type: bool
   sample: true
 approvals_needed:
+  version_added: 0.2.0
   description:
     - With O(type), how many approvals the template's workflow policy needs before a new request is Approved, as the
       policy says; a request that needs any waits in Pending until someone approves it in the CM portal.

@@ -258,3 +258,20 @@ def test_submitted_with_wait_returns_once_approved_and_check_mode_never_waits():
     predicted = reach(idle, purpose(), 'completed', QUICK_WAIT, check_mode=True)
     assert predicted.request['status'] == 'Completed' and idle.sent('POST') == []
     assert len(idle.sent('SEARCH')) == 4  # the four searches that find the purpose, no polling
+
+
+def test_profile_template_info_lists_templates_and_reads_each_policy_asked_for():
+    from ansible_collections.mim.cm.plugins.modules import cm_profile_template_info
+
+    class Module(object):
+        params = {'profile_template': 'VPN User', 'request_types': ['enroll', 'enroll', 'unblock']}
+
+    server = FakeServer(policy={'ApprovalsNeeded': 2, 'Enabled': True, 'PolicyDataCollection': [{'Name': 'Reason', 'Required': True}]})
+    server.get_profile_template = lambda template_id: {'Uuid': template_id.upper(), 'Name': 'VPN User', 'IsSmartcard': False}
+    templates, policies = cm_profile_template_info.run(Module(), server)
+    assert templates == [{'uuid': TEMPLATE, 'name': 'VPN User', 'is_smartcard': False}]
+    assert sorted(policies) == ['enroll', 'unblock'] and len(server.sent('POLICY')) == 2
+    assert policies['enroll'] == {'approvals_needed': 2, 'enabled': True, 'data_collection': [{'name': 'Reason', 'required': True}]}
+    Module.params = {'profile_template': None, 'request_types': ['enroll']}
+    templates, policies = cm_profile_template_info.run(Module(), server)
+    assert [item['name'] for item in templates] == ['VPN User', 'Smartcard'] and policies is None
