@@ -1,7 +1,7 @@
 # How mim.cm fits the Ansible ecosystem; every target below is part of `make test` (MORE_TESTS):
 #   eco-metadata    every module is in the `cm` action group; requires_ansible admits exactly what the matrix tests
 #   changelog-lint  antsibull-changelog lint; changelog.yaml has galaxy.yml's version; CHANGELOG.rst is generated
-#   docs-lint       antsibull-docs lint-collection-docs --plugin-docs; the guides match the messages and auth choices
+#   docs-lint       antsibull-docs lint-collection-docs --plugin-docs; the guides match the messages, auth choices and options
 #   docs            the docs site: antsibull-docs reference + docs/docsite guides, Sphinx, offline, warnings fail
 #   galaxy-check    ansible-galaxy collection build; the tarball's files; install into an empty path; demo on it
 #   ee-check        ansible-builder create with the tarball; its introspection finds requirements.txt (and bindep.txt)
@@ -61,6 +61,7 @@ docs-lint: collection eco-venv
 	cd $(COLLECTION) && $(ECO_ENV) antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
 	    --validate-collection-refs all --disallow-unknown-collection-refs .
 	$(BIN)/python tools/check_guide_messages.py $(COLLECTION)
+	$(BIN)/python tools/check_guide_options.py $(COLLECTION)
 
 docs: collection eco-venv
 	$(ECO_ENV) tools/build-docs.sh $(ECO_WORK)/docs $(COLLECTION)

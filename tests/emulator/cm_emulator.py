@@ -5,7 +5,8 @@ authentication (a pyspnego acceptor per TCP connection, users from the NTLM_USER
 HTTP Negotiate (SPNEGO: Kerberos with a keytab, or NTLM inside it; --auth chooses what is offered),
 TLS with a throw-away trustme CA and channel binding checks, the documented routes, codes,
 JSON shapes and enum numbers, per-user permissions, a JSON-lines log of every API exchange, and
-deterministic fault injection (resets, error statuses, stalls, broken bodies) for reliability tests.
+deterministic fault injection (resets, error statuses, stalls, broken bodies) for reliability tests,
+and hostile-server faults (redirects, trickled, oversized or endless bodies, any raw answer).
 
 Written from the project's notes on the API (cm-api.md); see docs/emulator.md for how to run it.
 Start it with ``python cm_emulator.py --state-dir DIR``: it prints its base URL as the first
@@ -17,6 +18,7 @@ import base64
 import binascii
 import copy
 import datetime
+import html
 import http
 import http.server
 import ipaddress
@@ -591,10 +593,11 @@ def parse_priority(value):
 # Fault injection: rules that make API calls misbehave, deterministically (docs/emulator.md)
 # --------------------------------------------------------------------------------------------
 
-FAULT_KINDS = ("latency", "reset_before", "reset_after", "status", "stall", "malformed_json", "html", "truncated")
+FAULT_KINDS = ("latency", "reset_before", "reset_after", "status", "stall", "malformed_json", "html", "truncated",
+               "redirect", "trickle", "oversize", "raw")
 # The kinds after which the API still processes the request (a PUT or POST is applied); the others
-# (reset_before, status, html) answer in its place and change nothing.
-PROCESSING_FAULTS = ("latency", "reset_after", "stall", "malformed_json", "truncated")
+# (reset_before, status, html, redirect, oversize, raw unless process "before") answer in its place and change nothing.
+PROCESSING_FAULTS = ("latency", "reset_after", "stall", "malformed_json", "truncated", "trickle")
 FAULT_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 RULE_KEYS = ("kind", "method", "path_contains", "times", "rate", "seed")
 # Each kind's own parameters: name -> (required, default).
@@ -603,7 +606,16 @@ RULE_PARAMS = {
     "stall": {"seconds": (True, None), "process": (False, "after")},
     "status": {"code": (True, None), "retry_after": (False, None), "body": (False, None)},
     "html": {"code": (True, None)},
+    "redirect": {"code": (True, None), "location": (True, None), "before_auth": (False, True)},
+    "trickle": {"interval": (False, 1.0), "chunk": (False, 1)},
+    "oversize": {"bytes": (False, None), "endless": (False, False)},
+    "raw": {"code": (True, None), "body": (False, ""), "content_type": (False, "application/json"), "headers": (False, None),
+            "process": (False, "none")},
 }
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+MAX_OVERSIZE_BYTES = 1 << 40  # streamed, never held in memory: the bound only catches typos
+# Framing is the emulator's to get right: a raw rule sets the body and its type, never these headers.
+RAW_RESERVED_HEADERS = ("content-length", "transfer-encoding", "content-type", "connection")
 
 
 class FaultError(ValueError):
@@ -687,6 +699,67 @@ class FaultRule:
                 params["body"] = "json" if params["code"] == 500 else "html"
             if params["body"] not in ("json", "html"):
                 raise FaultError(f"body must be 'json' or 'html', not {params['body']!r}")
+        check = getattr(self, f"_check_{self.kind}", None)
+        if check:
+            check(params)
+
+    @staticmethod
+    def _check_redirect(params):
+        if params["code"] not in REDIRECT_CODES or isinstance(params["code"], bool):
+            raise FaultError(f"code must be one of {', '.join(map(str, REDIRECT_CODES))}, not {params['code']!r}")
+        location = params["location"]
+        parts = urlsplit(location) if isinstance(location, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or _has_control(location):
+            raise FaultError(f"location must be an absolute http:// or https:// URL, not {location!r}")
+        if not isinstance(params["before_auth"], bool):
+            raise FaultError(f"before_auth must be true or false, not {params['before_auth']!r}")
+
+    @staticmethod
+    def _check_trickle(params):
+        _seconds(params["interval"], "interval")
+        chunk = params["chunk"]
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise FaultError(f"chunk must be a whole number of bytes >= 1, not {chunk!r}")
+
+    @staticmethod
+    def _check_oversize(params):
+        size, endless = params["bytes"], params["endless"]
+        if not isinstance(endless, bool):
+            raise FaultError(f"endless must be true or false, not {endless!r}")
+        if (size is None) == (not endless):
+            raise FaultError("an oversize rule needs either bytes or endless true (not both)")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= MAX_OVERSIZE_BYTES):
+            raise FaultError(f"bytes must be a whole number from 2 to {MAX_OVERSIZE_BYTES}, not {size!r}")
+
+    @staticmethod
+    def _check_raw(params):
+        code = _code(params["code"], 100, 599)
+        if not isinstance(params["body"], str):
+            raise FaultError(f"body must be a string, not {params['body']!r}")
+        if params["body"] and not has_body(code):
+            raise FaultError(f"a {code} answer has no body; body must be empty")
+        if not isinstance(params["content_type"], str) or not params["content_type"] or _has_control(params["content_type"]):
+            raise FaultError(f"content_type must be a header value, not {params['content_type']!r}")
+        headers = {} if params["headers"] is None else params["headers"]
+        if not isinstance(headers, dict) or not all(
+                isinstance(name, str) and re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) and isinstance(value, str)
+                and not _has_control(value) for name, value in headers.items()):
+            raise FaultError(f"headers must be an object of header names and string values without control characters, not {headers!r}")
+        reserved = sorted(name for name in headers if name.lower() in RAW_RESERVED_HEADERS)
+        if reserved:
+            raise FaultError(f"headers must not set {', '.join(reserved)} (the emulator frames the answer; use content_type)")
+        params["headers"] = dict(headers)
+        if params["process"] not in ("none", "before"):
+            raise FaultError(f"process must be 'none' (the API never sees the call) or 'before', not {params['process']!r}")
+
+    @property
+    def before_auth(self):
+        """True for a rule answered before authentication (a redirect with before_auth, the default)."""
+        return self.kind == "redirect" and self.params["before_auth"]
+
+    def processes(self):
+        """Whether the API still processes a call this rule hits (a PUT or POST is then applied)."""
+        return self.kind in PROCESSING_FAULTS or (self.kind == "raw" and self.params["process"] == "before")
 
     @property
     def active(self):
@@ -712,8 +785,13 @@ class FaultRule:
         return f"{self.kind}({', '.join(f'{name}={value}' for name, value in self.params.items())})"
 
     def reply(self):
-        """The answer a status or html rule sends instead of the API's."""
+        """The answer a status, html, redirect or raw rule sends instead of the API's."""
         code = self.params["code"]
+        if self.kind == "redirect":
+            location = self.params["location"]
+            return Reply(code, redirect_page(location), HTML_TYPE, [("Location", location)])
+        if self.kind == "raw":
+            return Reply(code, self.params["body"].encode("utf-8"), self.params["content_type"], list(self.params["headers"].items()))
         if self.kind == "html" or self.params["body"] == "html":
             reply = Reply(code, html_error_page(code), HTML_TYPE)
         elif code == 500:
@@ -759,12 +837,15 @@ class FaultBook:
         with self._lock:
             return [rule.describe() for rule in self._rules]
 
-    def pick(self, method, path, query):
-        """The rule that hits this call, or None. A rule whose rate draw misses passes the call on."""
+    def pick(self, method, path, query, before_auth=False):
+        """The rule that hits this call, or None. A rule whose rate draw misses passes the call on.
+
+        before_auth: pick among the rules answered before authentication (redirects by default), else among the others.
+        """
         target = f"{path}?{query}" if query else path
         with self._lock:
             for rule in self._rules:
-                if not rule.active or not rule.matches(method, target):
+                if rule.before_auth != before_auth or not rule.active or not rule.matches(method, target):
                     continue
                 rule.matched += 1
                 if rule.rate is not None and rule.random.random() >= rule.rate:
@@ -772,6 +853,45 @@ class FaultBook:
                 rule.hits += 1
                 return rule
         return None
+
+
+def _has_control(text):
+    """True if the text holds a control character (CR, LF, NUL ...): it could split a header."""
+    return any(ord(character) < 32 or ord(character) == 127 for character in text)
+
+
+def has_body(code):
+    """Whether an answer with this status carries a body (1xx, 204 and 304 never do)."""
+    return code >= 200 and code not in (204, 304)
+
+
+def redirect_page(location):
+    """IIS's "Object moved" page for a redirect (bytes)."""
+    link = html.escape(location, quote=True)
+    return (f'<head><title>Object moved</title></head><body><h1>Object Moved</h1>This object may be found '
+            f'<a HREF="{link}">here</a>.</body>').encode("utf-8")
+
+
+def padding_json(size, piece=65536):
+    """A JSON array of padding strings exactly `size` bytes long (size >= 2), as pieces of at most about `piece` bytes."""
+    yield b"["
+    remaining = size - 2
+    first = True
+    while remaining >= (2 if first else 3):  # '"..."' first, then ',"..."'
+        overhead = 2 if first else 3
+        content = min(piece, remaining - overhead)
+        yield (b'"' if first else b',"') + b"x" * content + b'"'
+        remaining -= overhead + content
+        first = False
+    yield b" " * remaining + b"]"  # at most two bytes left: JSON whitespace
+
+
+def endless_padding_json(piece=65536):
+    """The start of a JSON array of padding strings that never ends."""
+    yield b'["' + b"x" * piece + b'"'
+    element = b',"' + b"x" * piece + b'"'
+    while True:
+        yield element
 
 
 def status_phrase(code):
@@ -1169,19 +1289,25 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
             if self.server.latency:
                 time.sleep(self.server.latency)
             self.leg_mechanism = None
-            reply = self.authenticate()
+            # A redirect (before_auth) answers as a hostile front end would: before any login is asked for.
+            rule = self.server.faults.pick(self.command, path, query, before_auth=True)
+            reply = None if rule else self.authenticate()
             auth_leg = reply is not None  # answered (401) by authentication, not by the API
-            rule = None if auth_leg else self.server.faults.pick(self.command, path, query)
+            if not auth_leg and rule is None:
+                rule = self.server.faults.pick(self.command, path, query)
             kind = rule.kind if rule else None
             if rule:
                 log(f"[connection {self.connection_id}] injected fault {rule.summary()} on {self.command} {path}")
             stall_after = kind == "latency" or (kind == "stall" and rule.params["process"] == "after")
             if stall_after:
                 time.sleep(rule.params["seconds"])
-            if not auth_leg and (kind is None or kind in PROCESSING_FAULTS):
+            if not auth_leg and (rule is None or rule.processes()):
                 reply = self.server.api.handle(self.command, path, query, body, self.user, self.base_url())
-            elif kind in ("status", "html"):
-                reply = rule.reply()
+            if kind in ("status", "html", "redirect", "raw"):
+                processed, reply = reply, rule.reply()
+                reply.applied = bool(processed and processed.applied)  # raw with process "before"
+            elif kind == "oversize":
+                reply = Reply(200)
             sent = reply
             if kind in ("reset_before", "reset_after"):
                 sent = None
@@ -1212,6 +1338,12 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
                 self.abort_connection()
             elif kind == "truncated":
                 self.send_truncated(sent)
+            elif kind == "trickle":
+                self.send_streamed(sent, [sent.body], rule.params["chunk"], rule.params["interval"])
+            elif kind == "oversize":
+                endless = rule.params["endless"]
+                pieces = endless_padding_json() if endless else padding_json(rule.params["bytes"])
+                self.send_streamed(Reply(200), pieces, length=None if endless else rule.params["bytes"])
             else:
                 self.send_reply(sent)
 
@@ -1224,6 +1356,44 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
             self.rfile.close()  # the socket only really closes once its file objects are gone
             self.connection.close()
         log(f"[connection {self.connection_id}] connection reset (injected fault)")
+
+    def send_streamed(self, reply, pieces, chunk=None, interval=0.0, length=None):
+        """Send a reply's status and headers, then the body from `pieces`, written as it is produced.
+
+        chunk and interval: write `chunk` bytes, then wait `interval` seconds (trickle; Content-Length is the
+        reply's). length: the Content-Length of a streamed body; None without chunk: chunked transfer coding
+        that lasts as long as `pieces` does. Stops quietly, closing the connection, when the client hangs up.
+        """
+        chunked = chunk is None and length is None
+        self.send_response(reply.status)
+        for name, value in reply.headers + self.take_auth_header():
+            self.send_header(name, value)
+        if has_body(reply.status):
+            self.send_header("Content-Type", reply.content_type)
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(reply.body) if length is None else length))
+        sent = 0
+        try:
+            self.end_headers()
+            self.wfile.flush()
+            if not has_body(reply.status):
+                return
+            for piece in pieces:
+                for start in range(0, len(piece), chunk or len(piece) or 1):
+                    part = piece[start:start + chunk] if chunk else piece
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+                    self.wfile.flush()
+                    sent += len(part)
+                    if chunk and interval and sent < len(reply.body):
+                        time.sleep(interval)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+        except (OSError, ValueError) as error:  # the client hung up (ValueError: the file was closed under us)
+            self.close_connection = True
+            log(f"[connection {self.connection_id}] client hung up after {sent} body bytes: {error!r}")
 
     def send_truncated(self, reply):
         """Send the headers with the full Content-Length, only half the body, then close the connection.
@@ -1387,13 +1557,15 @@ class CMHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(reply.status)
         for name, value in reply.headers + self.take_auth_header():
             self.send_header(name, value)
-        if reply.status != 204:
+        if has_body(reply.status):
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        if reply.status != 204:
+        if has_body(reply.status):
             self.wfile.write(reply.body)
         self.wfile.flush()
+        if reply.status < 200:
+            self.close_connection = True  # an interim answer with no final one after it (raw rules only)
 
 
 def negotiate_inner_token(token):

@@ -88,7 +88,8 @@ class Emulator(EmulatorProcess):
     def call(self, method, path, user=ADMIN, session=None, **kwargs):
         """One API call; pass verify= on every call (REQUESTS_CA_BUNDLE would override Session.verify)."""
         session = session or self.session(user)
-        return session.request(method, self.api + path, verify=self.verify, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return session.request(method, self.api + path, verify=self.verify, **kwargs)
 
     def admin(self, method, path):
         return requests.request(method, f"{self.root}/_emulator/{path}", verify=self.verify, timeout=10)
@@ -828,6 +829,176 @@ def test_latency_ms_delays_every_exchange_including_401_legs(start):
     assert emulator.call("GET", f"requests/{EXAMPLE}").status_code == 200
     assert time.monotonic() - started >= 0.3  # three exchanges: 401, 401, 200
     assert [(e["status"], e["fault"]) for e in emulator.exchanges()] == [(401, None), (401, None), (200, None)]
+
+
+# ---- hostile servers: redirect, trickle, oversize, raw -----------------------------------------
+
+OTHER_HOST = "https://127.0.0.2:8443/CertificateManagement/api/v1.0/requests"
+
+
+def test_redirect_answers_the_very_first_request_before_any_login(emu):
+    emu.inject({"kind": "redirect", "code": 302, "location": OTHER_HOST})
+    before = len(emu.exchanges())
+    response = emu.call("GET", f"requests/{EXAMPLE}", allow_redirects=False)
+    assert response.status_code == 302 and response.history == []  # no 401 leg first: no login was asked for
+    assert response.headers["Location"] == OTHER_HOST and response.headers["Content-Type"] == "text/html"
+    assert f'<a HREF="{OTHER_HOST}">here</a>' in response.text and "Object moved" in response.text
+    assert [(e["status"], e["auth_leg"], e["authorization"], e["user"], e["fault"], e["applied"]) for e in emu.exchanges()[before:]] == [
+        (302, False, False, None, "redirect", False)]
+    # Used up: the next call logs in as usual.
+    assert [r.status_code for r in emu.call("GET", f"requests/{EXAMPLE}").history] == [401, 401]
+
+
+@pytest.mark.parametrize("code", [301, 303, 307, 308])
+def test_redirect_after_login_replaces_the_answer_and_changes_nothing(emu, code):
+    session = logged_in(emu)
+    emu.inject({"kind": "redirect", "code": code, "location": "http://127.0.0.2/elsewhere", "before_auth": False, "method": "PUT"})
+    response = complete_example(emu, session, allow_redirects=False)
+    assert (response.status_code, response.headers["Location"]) == (code, "http://127.0.0.2/elsewhere")
+    assert emu.stored_request(EXAMPLE)["Status"] == 3
+    line = last_call(emu)
+    assert (line["status"], line["auth_leg"], line["user"], line["fault"], line["applied"]) == (code, False, ADMIN[0], "redirect", False)
+    assert emu.faults()[0]["before_auth"] is False
+
+
+def test_trickle_sends_the_real_answer_a_few_bytes_at_a_time(emu):
+    session = logged_in(emu)
+    whole = emu.call("GET", f"requests/{EXAMPLE}", session=session).content
+    emu.inject({"kind": "trickle", "interval": 0.15, "chunk": 200, "method": "GET"})
+    started = time.monotonic()
+    # Each read waits at most 0.15 s, so a 1 s read timeout never fires; only a deadline on the whole answer would.
+    response = emu.call("GET", f"requests/{EXAMPLE}", session=session, timeout=(10, 1))
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200 and response.content == whole
+    assert int(response.headers["Content-Length"]) == len(whole)
+    assert elapsed >= 0.15 * ((len(whole) - 1) // 200)  # a pause after every chunk but the last
+    assert (last_call(emu)["status"], last_call(emu)["fault"], last_call(emu)["applied"]) == (200, "trickle", False)
+    assert emu.faults()[0]["interval"] == 0.15 and emu.faults()[0]["chunk"] == 200
+
+
+def test_trickle_applies_a_put_and_survives_a_client_that_hangs_up(emu):
+    emu.inject({"kind": "trickle", "method": "PUT"})  # defaults: 1 byte a second
+    assert (emu.faults()[0]["interval"], emu.faults()[0]["chunk"]) == (1.0, 1)
+    response = complete_example(emu, stream=True)
+    assert response.status_code == 200 and response.raw.read(1) == b"{"
+    response.close()  # the client gives up; the server notices at its next write
+    emu.wait_idle()
+    assert emu.stored_request(EXAMPLE)["Status"] == 8
+    assert (last_call(emu)["fault"], last_call(emu)["applied"]) == ("trickle", True)
+    assert "client hung up after" in emu.stderr()
+
+
+@pytest.mark.parametrize("size", [2, 3, 4, 5, 6, 7, 70001, 1_000_003])
+def test_oversize_sends_a_valid_json_array_of_exactly_that_size(emu, size):
+    emu.inject({"kind": "oversize", "bytes": size, "method": "PUT"})
+    response = complete_example(emu)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert int(response.headers["Content-Length"]) == len(response.content) == size
+    padding = response.json()
+    assert isinstance(padding, list) and all(set(item) <= {"x"} for item in padding)
+    assert emu.stored_request(EXAMPLE)["Status"] == 3  # the API never saw the PUT
+    assert (last_call(emu)["status"], last_call(emu)["fault"], last_call(emu)["applied"]) == (200, "oversize", False)
+
+
+def peak_memory_kib(pid):
+    """The process's peak resident set size (VmHWM) in KiB, from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1))
+
+
+def test_oversize_is_streamed_not_built_in_memory(emu):
+    emu.inject({"kind": "oversize", "bytes": 64 << 20})
+    before = peak_memory_kib(emu.proc.pid)
+    response = emu.call("GET", "requests", stream=True)
+    received = sum(len(piece) for piece in response.iter_content(1 << 20))
+    assert received == 64 << 20
+    assert peak_memory_kib(emu.proc.pid) - before < 16 << 10  # 64 MiB sent, well under 16 MiB more memory at the peak
+
+
+def test_oversize_endless_is_chunked_and_ends_when_the_client_hangs_up(emu):
+    emu.inject({"kind": "oversize", "endless": True})
+    response = emu.call("GET", "requests", stream=True)
+    assert response.headers["Transfer-Encoding"] == "chunked" and "Content-Length" not in response.headers
+    received = b""
+    for piece in response.iter_content(1 << 20):
+        received += piece
+        if len(received) > 8 << 20:
+            break
+    assert received.startswith(b'["xxxx') and len(received) > 8 << 20
+    response.close()
+    emu.wait_idle()
+    assert "client hung up after" in emu.stderr()
+    assert (last_call(emu)["status"], last_call(emu)["fault"]) == (200, "oversize")
+
+
+ANOTHER = BY_STATUS[8]
+
+
+@pytest.mark.parametrize("rule, expected_type", [
+    ({"code": 200, "body": '{"Uuid": "%s", "Status": 8}' % ANOTHER}, "application/json"),  # another request's object
+    ({"code": 200, "body": '{"Status": 8}'}, "application/json"),  # an object without Uuid
+    ({"code": 200, "body": '{"Uuid": "%s", "Status": 3, "Status": 8}' % EXAMPLE}, "application/json"),  # duplicate keys
+    ({"code": 200, "body": "[" * 100000 + "]" * 100000}, "application/json"),  # absurd nesting
+    ({"code": 500, "body": '{"Message": "login failed for CONTOSO\\\\cmadmin with P\u00e4ssw0rd!"}'}, "application/json"),
+    ({"code": 400, "body": "bad password P\u00e4ssw0rd!", "content_type": "text/plain"}, "text/plain"),
+    ({"code": 404, "body": "<html><body>404 Not Found</body></html>", "content_type": "text/html"}, "text/html"),
+    ({"code": 401, "body": "<html>401</html>", "content_type": "text/html", "headers": {"X-Hostile": "yes"}}, "text/html"),
+], ids=["other-object", "no-uuid", "duplicate-keys", "nesting", "echo-json", "echo-text", "html-404", "html-401"])
+def test_raw_sends_exactly_the_body_it_is_given_and_changes_nothing(emu, rule, expected_type):
+    emu.inject(dict(rule, kind="raw", method="GET", path_contains=EXAMPLE))
+    response = emu.call("GET", f"requests/{EXAMPLE}", stream=True)
+    body = response.raw.read()
+    assert response.status_code == rule["code"] and body == rule["body"].encode("utf-8")
+    assert response.headers["Content-Type"] == expected_type and int(response.headers["Content-Length"]) == len(body)
+    assert response.headers.get("X-Hostile") == rule.get("headers", {}).get("X-Hostile")
+    assert (last_call(emu)["status"], last_call(emu)["fault"], last_call(emu)["applied"]) == (rule["code"], "raw", False)
+    assert emu.faults()[0]["process"] == "none"
+
+
+@pytest.mark.parametrize("process, status", [("none", 3), ("before", 8)])
+def test_raw_process_before_applies_the_put_then_answers(emu, process, status):
+    emu.inject({"kind": "raw", "code": 200, "body": '{"Uuid": "%s", "Status": 3}' % EXAMPLE, "process": process, "method": "PUT"})
+    response = complete_example(emu)
+    assert response.status_code == 200 and response.json() == {"Uuid": EXAMPLE, "Status": 3}
+    assert emu.stored_request(EXAMPLE)["Status"] == status
+    assert (last_call(emu)["fault"], last_call(emu)["applied"]) == ("raw", process == "before")
+
+
+def test_raw_without_a_body_and_an_interim_answer(emu):
+    session = logged_in(emu)
+    emu.inject([{"kind": "raw", "code": 204}, {"kind": "raw", "code": 100}])
+    response = emu.call("GET", f"requests/{EXAMPLE}", session=session)
+    assert response.status_code == 204 and response.content == b"" and "Content-Length" not in response.headers
+    with pytest.raises(requests.exceptions.ConnectionError):  # a 100 Continue and then nothing: the connection closes
+        emu.call("GET", f"requests/{EXAMPLE}", session=session)
+
+
+def test_new_fault_kinds_refuse_bad_parameters(emu):
+    for bad, reason in (
+            ({"kind": "redirect", "location": OTHER_HOST}, "needs code"),
+            ({"kind": "redirect", "code": 302}, "needs location"),
+            ({"kind": "redirect", "code": 304, "location": OTHER_HOST}, "code must be one of 301, 302, 303, 307, 308"),
+            ({"kind": "redirect", "code": 302, "location": "/relative"}, "absolute"),
+            ({"kind": "redirect", "code": 302, "location": "https://127.0.0.2/\r\nX: y"}, "absolute"),
+            ({"kind": "redirect", "code": 302, "location": OTHER_HOST, "before_auth": "yes"}, "before_auth"),
+            ({"kind": "trickle", "interval": -1}, "interval must be"),
+            ({"kind": "trickle", "chunk": 0}, "chunk must be"),
+            ({"kind": "oversize"}, "either bytes or endless"),
+            ({"kind": "oversize", "bytes": 10, "endless": True}, "either bytes or endless"),
+            ({"kind": "oversize", "bytes": 1}, "bytes must be"),
+            ({"kind": "oversize", "endless": "yes"}, "endless must be"),
+            ({"kind": "raw", "body": "x"}, "needs code"),
+            ({"kind": "raw", "code": 99}, "code must be"),
+            ({"kind": "raw", "code": 204, "body": "x"}, "has no body"),
+            ({"kind": "raw", "code": 200, "body": 5}, "body must be a string"),
+            ({"kind": "raw", "code": 200, "headers": {"X-A": "1\r\n"}}, "headers must be"),
+            ({"kind": "raw", "code": 200, "headers": {"Content-Length": "1"}}, "must not set Content-Length"),
+            ({"kind": "raw", "code": 200, "content_type": ""}, "content_type must be"),
+            ({"kind": "raw", "code": 200, "process": "after"}, "process must be"),
+    ):
+        with pytest.raises(ValueError, match=reason):
+            emu.inject(bad)
+    assert emu.faults() == []
 
 
 # ---- TLS switches ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ ADMIN_LOGIN, ADMIN_PASSWORD = USERS['cmadmin']
 READER_LOGIN, READER_PASSWORD = USERS['cmreader']
 
 
-# Filled by test_reliability.py's fault cases, printed at the end of the run (docs/reliability.md quotes the line).
+# Filled by test_reliability.py's fault cases, printed at the end of the run (docs/docsite/rst/reliability.rst quotes the line).
 RELIABILITY_COUNTS = {'faults injected': 0, 'survived': 0, 'changes lost': 0, 'changes doubled': 0}
 
 

@@ -65,7 +65,9 @@ class FakeClient(object):
 
 class FakeModule(object):
     def __init__(self, request_id, status, check_mode=False, ids=None, workers=1, read_strategy='get'):
-        self.params = {'id': request_id, 'ids': ids, 'status': status, 'workers': workers, 'read_strategy': read_strategy}
+        # Every option at its argument-spec default, as AnsibleModule fills them in.
+        self.params = dict((name, spec.get('default')) for name, spec in cm_request.argument_spec().items())
+        self.params.update({'id': request_id, 'ids': ids, 'status': status, 'workers': workers, 'read_strategy': read_strategy})
         self.check_mode = check_mode
 
 
