@@ -10,8 +10,8 @@
 
 The API filters a search only by status and `targetuser=current`, so the module asks for what the API can
 filter and applies the rest to what comes back. Everything the user wrote is checked before any traffic;
-template names are the one thing that needs the server (GET /profiletemplates), and are resolved before
-any search.
+template names are the one thing that needs the server, resolved before any search by the same function
+cm_request uses (_submit.resolve_profile_template).
 """
 
 from __future__ import annotations
@@ -113,26 +113,3 @@ def split_templates(values: Optional[List[str]]) -> Tuple[List[str], List[str]]:
             names.append(value.strip())
     return guids, names
 
-
-def resolve_template_names(client, names: List[str]) -> List[str]:
-    """The GUIDs (lower case) of the profile templates with these names, from one GET /profiletemplates.
-
-    A name matches exactly, else without regard to case when that is unambiguous. An unknown or ambiguous
-    name fails, listing the names the account can see, before any search.
-    """
-    if not names:
-        return []
-    templates = [template for template in client.list_profile_templates() if isinstance(template, dict)]
-    visible = sorted(set(str(template.get('Name')) for template in templates if template.get('Name') is not None))
-    guids = []
-    for name in names:
-        exact = [template for template in templates if template.get('Name') == name]
-        found = exact or [template for template in templates if str(template.get('Name', '')).lower() == name.lower()]
-        uuids = sorted(set(str(template.get('Uuid', '')).lower() for template in found))
-        if len(uuids) != 1:
-            problem = 'is the name of %d profile templates (%s): give the GUID' % (len(uuids), ', '.join(uuids)) if uuids else \
-                'is not the name of a profile template the account can see'
-            raise CmInputError('profile_template %r %s. The account sees: %s; nothing else was sent'
-                               % (name, problem, ', '.join(visible) or 'no profile templates'))
-        guids.append(normalize_guid(uuids[0], 'profile_template'))
-    return guids

@@ -28,7 +28,7 @@ from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError
 from ansible_collections.mim.cm.plugins.module_utils._request_model import STATUS_CODES, request_facts
 
 # The one place for the waiting defaults of every module: a person approving in the portal takes minutes, not seconds.
-DEFAULT_WAIT_TIMEOUT = 300.0
+DEFAULT_WAIT_TIMEOUT = 600
 DEFAULT_WAIT_INTERVAL = 10.0
 
 # The happy path of a request: Pending -> Approved -> Executing -> Completed. Waiting for a status means waiting

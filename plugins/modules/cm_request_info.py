@@ -77,8 +77,9 @@ options:
   profile_template:
     description:
       - Only requests for these profile templates, each given by GUID or by name.
-      - Names are looked up with one C(GET /profiletemplates) before the search; a name the account cannot see, or
-        that several templates share, fails and lists the names it can see.
+      - Names are looked up with C(GET /profiletemplates) before the search, as in M(mim.cm.cm_request), without
+        regard to case; a name the account cannot see, or that several templates share, fails and lists the names
+        it can see.
     type: list
     elements: str
   older_than:
@@ -116,8 +117,9 @@ options:
     description:
       - With O(wait_for), how many seconds to wait at most. The task ends within this, plus one O(wait_interval),
         plus one call's O(timeout).
-    type: float
-    default: 300
+      - V(0) looks once and does not wait.
+    type: int
+    default: 600
   wait_interval:
     description:
       - With O(wait_for), seconds between two rounds of polling; more than 0.
@@ -217,6 +219,7 @@ from ansible_collections.mim.cm.plugins.module_utils._errors import CmError, CmR
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES
 from ansible_collections.mim.cm.plugins.module_utils._request_model import normalize_guid, request_facts
 from ansible_collections.mim.cm.plugins.module_utils._submission_filter import SubmissionWindow
+from ansible_collections.mim.cm.plugins.module_utils._submit import resolve_profile_template
 from ansible_collections.mim.cm.plugins.module_utils._wait import (
     DEFAULT_WAIT_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
@@ -245,7 +248,7 @@ def argument_spec():
         submitted_before=dict(type='str'),
         submitted_after=dict(type='str'),
         wait_for=dict(type='str', choices=list(WAIT_FOR_CHOICES)),
-        wait_timeout=dict(type='float', default=DEFAULT_WAIT_TIMEOUT),
+        wait_timeout=dict(type='int', default=DEFAULT_WAIT_TIMEOUT),
         wait_interval=dict(type='float', default=DEFAULT_WAIT_INTERVAL),
     )
     return spec
@@ -269,7 +272,7 @@ class Search(object):
     def run(self, client):
         """Resolve template names (one call, only when names are given), search once per status, filter."""
         if self.template_guids or self.template_names:
-            guids = self.template_guids + _filters.resolve_template_names(client, self.template_names)
+            guids = self.template_guids + [resolve_profile_template(client, name) for name in self.template_names]
             self.filter = self.filter._replace(profile_templates=frozenset(guids))
         found = []
         seen = set()

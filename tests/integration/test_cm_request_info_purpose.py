@@ -141,14 +141,14 @@ def test_wait_for_fails_when_the_request_ends_elsewhere(emulator, run_playbook):
 
 def test_wait_for_gives_up_at_the_deadline_saying_where_the_requests_stand(emulator, run_playbook):
     started = time.monotonic()
-    result = run_playbook([info(status='pending', request_type='enroll', wait_for='approved', wait_interval=0.4, wait_timeout=1.5)],
+    result = run_playbook([info(status='pending', request_type='enroll', wait_for='approved', wait_interval=0.4, wait_timeout=2)],
                           module_defaults=connection(emulator))[0]
     assert time.monotonic() - started < 30
     pending_enrolls = seeded(Status=16, RequestType=1)
     assert result['failed'] and sorted(request['uuid'] for request in result['requests']) == pending_enrolls
     assert result['msg'].startswith('gave up waiting for %d request' % len(pending_enrolls))
     assert 'request %s is still Pending (submitted 2024-03-01T08:00:00Z)' % PENDING_ENROLL in result['msg']
-    assert 1.5 <= result['waited_seconds'] <= 1.5 + 0.4 + 30
+    assert 2 <= result['waited_seconds'] <= 2 + 0.4 + 30
     # Each round cost one search, whatever the number of requests: Pending is the only status before Approved.
     assert [call['query'] for call in emulator.api_calls()] == ['status=Pending'] * (1 + result['wait_rounds'])
     assert result['wait_rounds'] >= 3

