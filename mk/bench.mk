@@ -10,10 +10,10 @@ BENCH_LATENCY_MS ?= 5
 BENCH_ARGS ?=
 BENCH_REVISION = $(shell git -C $(CURDIR) describe --always --dirty 2>/dev/null || echo unknown)
 
-bench: collection
+bench: collection ## the benchmark against the emulator; writes the performance page (minutes)
 	cd $(COLLECTION) && $(BIN)/python tools/bench.py --latency-ms $(BENCH_LATENCY_MS) --revision "$(BENCH_REVISION)" \
 	    --output $(CURDIR)/docs/docsite/rst/performance.rst $(BENCH_ARGS)
 
-bench-smoke: collection
+bench-smoke: collection ## a small run of the benchmark that writes nothing in the tree
 	cd $(COLLECTION) && $(BIN)/python tools/bench.py --smoke --latency-ms $(BENCH_LATENCY_MS) --revision "$(BENCH_REVISION)" \
 	    --output $(COLLECTIONS)/performance-smoke.rst

@@ -372,9 +372,9 @@ class Benchmark(object):  # pylint: disable=too-many-instance-attributes
             sample = approved[:self.options.loop_sample]
             tasks = [reset_task(emulator),
                      Task('(a) loop', {'mim.cm.cm_request': {'id': '{{ item }}', 'status': 'completed'}, 'loop': '{{ bench_sample }}'})]
-            for index in range(self.options.long_repeats):
+            for dummy in range(self.options.long_repeats):
                 tasks += [reset_task(emulator), cm_task('(b) ids, workers 1', wrapper=wrapper, ids='{{ bench_ids }}', workers=1)]
-            for index in range(self.options.long_repeats):
+            for dummy in range(self.options.long_repeats):
                 tasks += [reset_task(emulator), cm_task('(c) ids, default workers', wrapper=wrapper, ids='{{ bench_ids }}')]
             self.results['thousand'] = self.runner.run('%d requests' % count, emulator, tasks,
                                                        play_vars={'bench_ids': approved, 'bench_sample': sample})
@@ -577,7 +577,6 @@ class Report(object):  # pylint: disable=too-many-instance-attributes
         single = self.tasks('single', 'unchanged single id')
         plain = [task for task in single if task.label == 'unchanged single id']
         wrapped = [task for task in single if task.label == 'unchanged single id (wrapped)']
-        imported = [task for task in single if task.label == 'unchanged single id (importtime)']
         uri = self.tasks('single', 'uri GET')
         uri_plain = [task for task in uri if task.label == 'uri GET']
         changed = self.tasks('single', 'changed single id')

@@ -249,7 +249,7 @@ def test_workers_and_search_give_the_result_of_one_worker_reading_each_request()
         main_client = FakeClient(statuses=MANY, refuse_puts_for={request_id for request_id, code in MANY.items() if code == 16})
         made = []
 
-        def new_client(shared=main_client):
+        def new_client(shared=main_client, made=made):
             made.append(shared)
             return shared  # one fake server: every worker sees the same state
 
