@@ -207,6 +207,8 @@ waited_seconds:
   sample: 42.5
 '''
 
+from typing import List, Optional
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mim.cm.plugins.module_utils import _filters
@@ -270,13 +272,14 @@ class Search(object):
         )
 
     def run(self, client):
-        """Resolve template names (one call, only when names are given), search once per status, filter."""
+        """Resolve template names (only when names are given), search once per status (or once for all), filter."""
         if self.template_guids or self.template_names:
             guids = self.template_guids + [resolve_profile_template(client, name) for name in self.template_names]
             self.filter = self.filter._replace(profile_templates=frozenset(guids))
         found = []
         seen = set()
-        for status in self.statuses or [None]:
+        statuses: List[Optional[str]] = list(self.statuses) or [None]
+        for status in statuses:
             for api_request in client.search_requests(status=status, target_user=self.api_target_user):
                 facts = request_facts(api_request)
                 if facts['uuid'] not in seen:
