@@ -41,7 +41,7 @@ collection: venv
 	rm -rf $(COLLECTION)
 	mkdir -p $(COLLECTION)
 	tar --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output \
-	    --exclude=__pycache__ --exclude=.pytest_cache -cf - . | tar -xf - -C $(COLLECTION)
+	    --exclude=__pycache__ --exclude=.pytest_cache --exclude='*.egg-info' -cf - . | tar -xf - -C $(COLLECTION)
 	# A repository of its own, so ansible-test lists the copy's files instead of seeing them as ignored by ours.
 	cd $(COLLECTION) && git init --quiet && git add --all
 
@@ -58,7 +58,7 @@ units: collection
 
 integration: collection
 	# The Kerberos tests run in `make kerberos` (mk/kerberos.mk), after the install step they need.
-	cd $(COLLECTION) && $(BIN)/python -m pytest tests/emulator tests/integration -q -k "not kerberos"
+	cd $(COLLECTION) && $(BIN)/python -m pytest emulator/tests tests/integration -q -k "not kerberos"
 
 clean:
 	rm -rf $(COLLECTIONS) $(VENV) tests/output

@@ -18,4 +18,4 @@ kerberos-install: venv
 
 kerberos: kerberos-install collection
 	cd $(COLLECTION) && MIM_CM_KERBEROS_INSTALL_LOG=$(KERBEROS_LOG) \
-	    $(BIN)/python -m pytest -rs -q tests/integration/test_kerberos.py tests/emulator/test_emulator.py -k kerberos
+	    $(BIN)/python -m pytest -rs -q tests/integration/test_kerberos.py emulator/tests/test_emulator.py -k kerberos
