@@ -22,22 +22,22 @@ export PYTHONDONTWRITEBYTECODE := 1
 MORE_TESTS :=
 -include $(sort $(wildcard mk/*.mk))
 
-demo: collection
+demo: collection ## start the emulator, run the demo playbook twice (changed, then ok), stop it
 	cd $(COLLECTION) && $(BIN)/python demo/demo.py
 
-test: sanity units integration $(MORE_TESTS)
+test: lint sanity units integration $(MORE_TESTS) ## everything CI runs (README's table), the fast lint first
 
 # The stamp names the ansible-core it was made with: another ANSIBLE_CORE makes the venv again.
 VENV_STAMP := $(BIN)/.installed-$(subst ==,-,$(ANSIBLE_CORE))
 
-venv: $(VENV_STAMP)
+venv: $(VENV_STAMP) ## the test virtualenv in .venv (requirements-dev.txt and ANSIBLE_CORE)
 
 $(VENV_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade -r requirements-dev.txt "$(ANSIBLE_CORE)"
 	touch $@
 
-collection: venv
+collection: venv ## copy the tree to .build/ansible_collections/mim/cm, where ansible-test and playbooks need it
 	rm -rf $(COLLECTION)
 	mkdir -p $(COLLECTION)
 	tar --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output \
@@ -47,18 +47,18 @@ collection: venv
 
 # ansible-test --venv bootstraps pip with a script it cannot download here: put our stand-in where this venv's
 # ansible-test looks for it (tools/get_pip_standin.py, tools/install_get_pip_standin.py).
-get-pip: venv
+get-pip: venv ## put the stand-in for pip's bootstrap script where ansible-test --venv looks (offline)
 	$(BIN)/python tools/install_get_pip_standin.py
 
-sanity: collection get-pip
+sanity: collection get-pip ## ansible-test sanity, no ignore file
 	cd $(COLLECTION) && $(BIN)/ansible-test sanity --venv --python $(PYTHON_VERSION) --color no
 
-units: collection
+units: collection ## unit and property tests (tests/unit)
 	cd $(COLLECTION) && $(BIN)/python -m pytest tests/unit -q
 
-integration: collection
+integration: collection ## the emulator's tests and the modules against it over HTTPS with NTLM
 	# The Kerberos tests run in `make kerberos` (mk/kerberos.mk), after the install step they need.
 	cd $(COLLECTION) && $(BIN)/python -m pytest emulator/tests tests/integration -q -k "not kerberos"
 
-clean:
+clean: ## remove .venv, .build and tests/output
 	rm -rf $(COLLECTIONS) $(VENV) tests/output

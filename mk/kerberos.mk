@@ -13,9 +13,9 @@ KERBEROS_REQUIREMENTS = tests/kdc/requirements-kerberos.txt
 MORE_TESTS += kerberos
 .PHONY: kerberos kerberos-install
 
-kerberos-install: venv
+kerberos-install: venv ## install the MIT Kerberos packages and gssapi/krb5 where missing
 	$(BIN)/python tests/kdc/install.py --python $(BIN)/python --requirements $(KERBEROS_REQUIREMENTS) --log $(KERBEROS_LOG)
 
-kerberos: kerberos-install collection
+kerberos: kerberos-install collection ## the Kerberos suites against a real KDC on 127.0.0.1
 	cd $(COLLECTION) && MIM_CM_KERBEROS_INSTALL_LOG=$(KERBEROS_LOG) \
 	    $(BIN)/python -m pytest -rs -q tests/integration/test_kerberos.py emulator/tests/test_emulator.py -k kerberos

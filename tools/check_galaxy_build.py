@@ -35,12 +35,12 @@ import tarfile
 BIN = pathlib.Path(sys.executable).parent
 
 # Never in a tarball: what tools, tests and editors leave in a checkout.
-JUNK_PARTS = frozenset(['.git', '.build', '.cache', '.ansible', '.pytest_cache', '__pycache__', '.tox', '.mypy_cache'])
+JUNK_PARTS = frozenset(['.git', '.build', '.cache', '.ansible', '.pytest_cache', '__pycache__', '.tox', '.mypy_cache', '.ruff_cache'])
 JUNK_SUFFIXES = ('.pyc', '.pyo', '.retry', '.tar.gz', '.swp')
 JUNK_PREFIXES = ('.venv', 'tests/output/', 'changelogs/.plugin-cache.yaml')
 # For the developers of mim.cm, not for its users: kept out by build_ignore in galaxy.yml.
-DEV_ONLY = ('Makefile', 'mk/', 'tools/', 'demo/', '.ci/', '.gitignore', '.ansible-lint', 'requirements-dev.txt',
-            'requirements-ecosystem.txt', 'emulator/', 'tests/emulator/')
+DEV_ONLY = ('Makefile', 'mk/', 'tools/', 'demo/', '.ci/', '.gitignore', '.ansible-lint', 'ruff.toml', 'mypy.ini',
+            'requirements-dev.txt', 'requirements-ecosystem.txt', 'emulator/', 'tests/emulator/')
 # Every file below these directories of the checkout must be in the tarball, as must these files.
 SHIPPED_TREES = ('plugins', 'roles', 'meta', 'docs', 'changelogs')
 SHIPPED_FILES = ('README.md', 'LICENSE', 'requirements.txt', 'CHANGELOG.rst', 'meta/runtime.yml', 'meta/execution-environment.yml')
@@ -117,12 +117,26 @@ def main(argv=None):
     print('%s: %d files, nothing generated or for developers only, nothing users need left out'
           % (tarballs[0].name, len(checkout_files(source))))
 
+    problems = install_and_render(tarballs[0], info, work, collections, env)
+    if problems:
+        return fail(problems)
+
+    if args.demo:
+        if not run([sys.executable, source / 'demo' / 'demo.py'], cwd=str(work), env=env):
+            return fail(['demo/demo.py failed against the installed copy in %s' % collections])
+        print('the demo passed against the installed copy')
+    return 0
+
+
+def install_and_render(tarball, info, work, collections, env):
+    """Install the tarball into an empty collections path; ansible-doc must render every module and role. Problems, or []."""
+    problems = []
     # An empty collections path: nothing but the tarball can provide mim.cm there.
-    if not run([BIN / 'ansible-galaxy', 'collection', 'install', tarballs[0], '-p', collections], cwd=str(work), env=env):
-        return fail(['ansible-galaxy collection install of %s into an empty path failed' % tarballs[0].name])
+    if not run([BIN / 'ansible-galaxy', 'collection', 'install', tarball, '-p', collections], cwd=str(work), env=env):
+        return ['ansible-galaxy collection install of %s into an empty path failed' % tarball.name]
     installed = collections / 'ansible_collections' / info['namespace'] / info['name']
     if not (installed / 'MANIFEST.json').is_file():
-        return fail(['the install left no %s/MANIFEST.json' % installed])
+        return ['the install left no %s/MANIFEST.json' % installed]
     fqcn = '%s.%s' % (info['namespace'], info['name'])
     modules = sorted(path.stem for path in (installed / 'plugins' / 'modules').glob('*.py') if path.stem != '__init__')
     roles = sorted(path.name for path in (installed / 'roles').iterdir() if path.is_dir()) if (installed / 'roles').is_dir() else []
@@ -131,15 +145,10 @@ def main(argv=None):
             if not run([BIN / 'ansible-doc', '-t', kind, '%s.%s' % (fqcn, name)], cwd=str(work), env=env, stdout=subprocess.DEVNULL):
                 problems.append('ansible-doc -t %s %s.%s fails on the installed copy' % (kind, fqcn, name))
     if problems:
-        return fail(problems)
+        return problems
     print('installed %s %s into an empty collections path; ansible-doc renders %s'
           % (fqcn, info['version'], ', '.join(modules + roles)))
-
-    if args.demo:
-        if not run([sys.executable, source / 'demo' / 'demo.py'], cwd=str(work), env=env):
-            return fail(['demo/demo.py failed against the installed copy in %s' % collections])
-        print('the demo passed against the installed copy')
-    return 0
+    return []
 
 
 def fail(problems):

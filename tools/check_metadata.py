@@ -44,16 +44,17 @@ def documentation(module_path):
     return {}
 
 
+def group_members(entries):
+    """The short module names of an action group's entries (a `metadata:` entry, extend_group, is not a module)."""
+    return [entry[len(FQCN_PREFIX):] if entry.startswith(FQCN_PREFIX) else entry for entry in entries if isinstance(entry, str)]
+
+
 def check_action_group(collection, runtime):
     problems = []
     groups = runtime.get('action_groups') or {}
     if GROUP not in groups:
         return ['meta/runtime.yml has no action group %r' % GROUP]
-    members = []
-    for entry in groups[GROUP]:
-        if not isinstance(entry, str):
-            continue  # a `metadata:` entry (extend_group) is not a module
-        members.append(entry[len(FQCN_PREFIX):] if entry.startswith(FQCN_PREFIX) else entry)
+    members = group_members(groups[GROUP])
     modules = module_names(collection)
     if not modules:
         problems.append('no modules found in %s' % (collection / 'plugins' / 'modules'))

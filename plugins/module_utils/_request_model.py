@@ -143,10 +143,12 @@ def decide(current_code, target):
     return CHANGE, None
 
 
-def _lower_guids(facts):
+def lower_guids(facts):
+    """The snake_case facts with every GUID (`uuid`, `*_uuid`) in lower case, so they compare equal to what users write."""
     for key, value in facts.items():
         if (key == 'uuid' or key.endswith('_uuid')) and isinstance(value, str):
             facts[key] = value.lower()
+    return facts
 
 
 def _data_collection(value):
@@ -195,7 +197,7 @@ def request_facts(api_request):
             facts.update(camel_dict_to_snake_dict({key: value}))  # converts the nested keys too
         else:
             facts[_snake_name(key)] = value
-    _lower_guids(facts)
+    lower_guids(facts)
 
     status_code = facts.get('status')
     facts['status_code'] = status_code

@@ -27,6 +27,14 @@ from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError, CmRequestStateError, CmTransientError
 from ansible_collections.mim.cm.plugins.module_utils._request_model import STATUS_CODES, request_facts
 
+# The one place for the waiting defaults of every module: a person approving in the portal takes minutes, not seconds.
+DEFAULT_WAIT_TIMEOUT = 600
+DEFAULT_WAIT_INTERVAL = 10.0
+
+# The happy path of a request: Pending -> Approved -> Executing -> Completed. Waiting for a status means waiting
+# while the request is on the path before it; a request already further along has passed it (it was approved).
+HAPPY_PATH = ('Pending', 'Approved', 'Executing', 'Completed')
+
 
 class WaitResult(NamedTuple):
     settled: Dict[str, dict]        # request id (lower-case GUID) -> facts, once its status left `waiting`
@@ -88,6 +96,11 @@ def _check_arguments(waiting, timeout, interval):
     unknown = sorted(set(waiting) - set(STATUS_CODES))
     if not waiting or unknown:
         raise CmInputError('cannot wait while requests are in %s: status names are %s' % (sorted(waiting), ', '.join(sorted(STATUS_CODES))))
+    check_timing(timeout, interval)
+
+
+def check_timing(timeout, interval):
+    """Refuse a wait_timeout or wait_interval that cannot work, before any traffic."""
     if timeout is None or timeout < 0:
         raise CmInputError('wait_timeout must be 0 or more seconds, not %r' % (timeout,))
     if interval is None or not interval > 0:
@@ -140,3 +153,68 @@ def _polling_without_client_retries(client):
         yield
     finally:
         policy.retries = saved
+
+
+def statuses_before(milestone: str) -> FrozenSet[str]:
+    """The statuses a request waits in until it reaches `milestone` (a status of HAPPY_PATH, any case)."""
+    position = [status.lower() for status in HAPPY_PATH].index(milestone.lower())
+    return frozenset(HAPPY_PATH[:position])
+
+
+def statuses_reached(milestone: str) -> FrozenSet[str]:
+    """The statuses that mean a request has reached `milestone`: it, or further along the happy path."""
+    position = [status.lower() for status in HAPPY_PATH].index(milestone.lower())
+    return frozenset(HAPPY_PATH[position:])
+
+
+def wait_until_reached(client, requests: List[dict], milestone: str, timeout: float, interval: float, check_mode: bool = False,
+                       clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    """Wait until every request (facts) has reached `milestone` without changing any: return (their facts now, WaitResult).
+
+    Fails (CmRequestStateError, with `requests` and `waited_seconds` in its details) when a request ends elsewhere
+    (Denied, Canceled, Failed: it never will) or when time is up, saying how long it waited and where each stands.
+    Check mode does not wait: it returns the requests as they are and fails only for those that ended elsewhere.
+    """
+    reached = statuses_reached(milestone)
+    waiting = statuses_before(milestone)
+    target = [status for status in HAPPY_PATH if status.lower() == milestone.lower()][0]
+    ids = [facts['uuid'] for facts in requests]
+    known = dict((facts['uuid'], facts) for facts in requests)
+    if check_mode:
+        result = WaitResult(settled=dict((i, f) for i, f in known.items() if f.get('status') not in waiting),
+                            still_waiting=dict((i, f) for i, f in known.items() if f.get('status') in waiting),
+                            waited_seconds=0.0, rounds=0)
+    else:
+        result = wait_while_in(client, ids, waiting, timeout, interval, known=known, clock=clock, sleep=sleep)
+    now = [result.settled.get(i) or result.still_waiting.get(i) or known[i] for i in ids]
+    details = dict(requests=now, waited_seconds=round(result.waited_seconds, 3), wait_rounds=result.rounds)
+
+    elsewhere = [facts for facts in now if facts['uuid'] in result.settled and facts.get('status') not in reached]
+    if elsewhere:
+        raise CmRequestStateError(
+            '%s never will be %s: %s%s' % (_count(elsewhere), target, _where(elsewhere, 'is'), _after(result)), **details)
+    if result.still_waiting and not check_mode:
+        late = [facts for facts in now if facts['uuid'] in result.still_waiting]
+        raise CmRequestStateError(
+            'gave up waiting for %s to be %s after %.1f s (wait_timeout %g, %d round(s)): %s. Nothing was changed; '
+            'run again to wait longer, or raise wait_timeout'
+            % (_count(late), target, result.waited_seconds, timeout, result.rounds, _where(late, 'is still')), **details)
+    return now, result
+
+
+def _count(requests):
+    return '1 request' if len(requests) == 1 else '%d requests' % len(requests)
+
+
+def _where(requests, verb, limit=10):
+    """request <guid> is Denied (submitted <when>); ... at most `limit` of them."""
+    shown = ['request %s %s %s (submitted %s)' % (facts['uuid'], verb, facts.get('status') or 'in status number %s' % facts.get('status_code'),
+                                                facts.get('submitted') or 'at an unknown time')
+             for facts in requests[:limit]]
+    if len(requests) > limit:
+        shown.append('and %d more' % (len(requests) - limit))
+    return '; '.join(shown)
+
+
+def _after(result):
+    return ' (after waiting %.1f s)' % result.waited_seconds if result.rounds else ''

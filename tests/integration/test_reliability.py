@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Faults injected into the emulator, and what cm_request does about them: never a change applied twice,
-never a change reported that did not happen, never one missed. docs/reliability.md tabulates these cases."""
+never a change reported that did not happen, never one missed. docs/docsite/rst/reliability.rst tabulates these cases."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pytest
 import requests
 from requests_ntlm import HttpNtlmAuth
 
-from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, RELIABILITY_COUNTS, TESTS_DIR, connection
+from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, RELIABILITY_COUNTS, TESTS_DIR, connection
 
 APPROVED = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
-RELIABILITY_DOC = TESTS_DIR.parent / 'docs' / 'reliability.md'
+RELIABILITY_DOC = TESTS_DIR.parent / 'docs' / 'docsite' / 'rst' / 'reliability.rst'
 # Quick retries, and a timeout short enough for a stall to outlast it.
 FAST = {'retries': 3, 'retry_delay': 0.05, 'timeout': 2}
 
@@ -182,5 +182,5 @@ def test_channel_binding_is_enforced_and_the_client_passes_it(start_emulator, ru
 
 def test_the_reliability_page_lists_every_case():
     page = RELIABILITY_DOC.read_text()
-    missing = [case.name for case in CASES if '| %s |' % case.name not in page]
-    assert not missing, 'docs/reliability.md lacks a row for: %s' % missing
+    missing = [case.name for case in CASES if '\n   * - %s\n' % case.name not in page]
+    assert not missing, 'docs/docsite/rst/reliability.rst lacks a row for: %s' % missing

@@ -16,7 +16,7 @@ dns_canonicalize_hostname = false, no DNS lookups of KDCs or realms).
     kdc.kinit('cmadmin', cache_path)        # a ticket cache filled by kinit, the password sent on its stdin
     kdc.stop()
 
-Also a command, to try the collection by hand against the emulator (docs/kerberos.md):
+Also a command, to try the collection by hand against the emulator (docs/docsite/rst/kerberos.rst):
 
     python tests/kdc/kdc.py DIR             # starts the KDC, prints the environment to use, stops on Ctrl-C
 """

@@ -16,7 +16,12 @@ from ansible_collections.mim.cm.plugins.module_utils._errors import (
     CmTransientError,
 )
 from ansible_collections.mim.cm.plugins.module_utils._request_model import STATUS_CODES, request_facts
-from ansible_collections.mim.cm.plugins.module_utils._wait import wait_while_in
+from ansible_collections.mim.cm.plugins.module_utils._wait import (
+    statuses_before,
+    statuses_reached,
+    wait_until_reached,
+    wait_while_in,
+)
 
 PENDING = frozenset(['Pending'])
 
@@ -68,7 +73,8 @@ class FakeServer(object):
             self.statuses[request_id] = status
 
     def _api(self, request_id):
-        return {'Uuid': request_id.upper(), 'Status': STATUS_CODES[self.statuses[request_id]], 'RequestType': 1}
+        return {'Uuid': request_id.upper(), 'Status': STATUS_CODES[self.statuses[request_id]], 'RequestType': 1,
+                'Submitted': '2026-12-01T08:00:00Z'}
 
     def _call(self, what):
         self.calls.append(what)
@@ -219,3 +225,64 @@ def test_bad_arguments_fail_before_any_call(waiting, timeout, interval):
     with pytest.raises(CmInputError):
         wait(server, clock, [guid(1)], waiting=waiting, timeout=timeout, interval=interval)
     assert server.calls == []
+
+
+# --- waiting until requests reach a status, without changing them (cm_request_info's wait_for) ---------------------
+
+def test_waiting_for_a_status_counts_the_statuses_further_along_the_way():
+    clock = FakeClock()
+    ids = [guid(1), guid(2), guid(3)]
+    server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Pending', guid(3): 'Completed'},
+                        schedule=[(3, guid(1), 'Approved'), (8, guid(2), 'Executing')])
+    requests = [request_facts(server._api(i)) for i in ids]
+    now, result = wait_until_reached(server, requests, 'approved', 60, 5, clock=clock, sleep=clock.sleep)
+    assert [facts['status'] for facts in now] == ['Approved', 'Executing', 'Completed']
+    assert result.rounds == 2 and set(call[1] for call in server.calls if call[0] == 'search') == {'Pending'}
+
+
+def test_a_request_that_ends_elsewhere_fails_saying_what_it_became():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Approved'}, schedule=[(3, guid(1), 'Canceled')])
+    with pytest.raises(CmRequestStateError) as caught:
+        wait_until_reached(server, [request_facts(server._api(guid(1)))], 'completed', 60, 5, clock=clock, sleep=clock.sleep)
+    assert caught.value.message.startswith('1 request never will be Completed: request %s is Canceled' % guid(1))
+    assert caught.value.details['requests'][0]['status'] == 'Canceled'
+
+
+def test_a_timeout_fails_saying_how_long_it_waited_and_where_each_request_stands():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Approved'})
+    requests = [request_facts(server._api(i)) for i in (guid(1), guid(2))]
+    with pytest.raises(CmRequestStateError) as caught:
+        wait_until_reached(server, requests, 'completed', 20, 5, clock=clock, sleep=clock.sleep)
+    message = caught.value.message
+    assert message.startswith('gave up waiting for 2 requests to be Completed after 20.0 s (wait_timeout 20, 4 round(s))')
+    assert 'request %s is still Pending (submitted 2026-12-01T08:00:00Z)' % guid(1) in message
+    assert 'request %s is still Approved' % guid(2) in message
+    assert caught.value.details['waited_seconds'] == 20
+
+
+def test_check_mode_does_not_wait_but_still_fails_for_a_request_that_never_will_get_there():
+    clock = FakeClock()
+    server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Denied'})
+    pending = request_facts(server._api(guid(1)))
+    now, result = wait_until_reached(server, [pending], 'completed', 60, 5, check_mode=True, clock=clock, sleep=clock.sleep)
+    assert now == [pending] and result.rounds == 0 and server.calls == [] and clock.sleeps == []
+    with pytest.raises(CmRequestStateError):
+        wait_until_reached(server, [request_facts(server._api(guid(2)))], 'approved', 60, 5, check_mode=True)
+
+
+def test_nothing_found_returns_at_once():
+    clock = FakeClock()
+    server = FakeServer(clock, {})
+    assert wait_until_reached(server, [], 'completed', 60, 5, clock=clock, sleep=clock.sleep)[0] == []
+    assert server.calls == []
+
+
+@pytest.mark.parametrize('milestone, before, reached', [
+    ('approved', {'Pending'}, {'Approved', 'Executing', 'Completed'}),
+    ('Executing', {'Pending', 'Approved'}, {'Executing', 'Completed'}),
+    ('completed', {'Pending', 'Approved', 'Executing'}, {'Completed'}),
+])
+def test_the_statuses_before_and_after_a_milestone(milestone, before, reached):
+    assert statuses_before(milestone) == before and statuses_reached(milestone) == reached
