@@ -32,7 +32,8 @@ VENV_STAMP := $(BIN)/.installed-$(subst ==,-,$(ANSIBLE_CORE))
 
 venv: $(VENV_STAMP) ## the test virtualenv in .venv (requirements-dev.txt and ANSIBLE_CORE)
 
-$(VENV_STAMP): requirements-dev.txt
+# The emulator package's metadata (its version) is written at install: a new version installs it again.
+$(VENV_STAMP): requirements-dev.txt emulator/pyproject.toml emulator/src/mim_cm_emulator/__init__.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade -r requirements-dev.txt "$(ANSIBLE_CORE)"
 	touch $@

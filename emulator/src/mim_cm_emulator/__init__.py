@@ -21,4 +21,4 @@ Where things are:
 """
 
 # Kept equal to the version in the collection's galaxy.yml (a test checks it): one release, one number.
-__version__ = "0.1.0"
+__version__ = "0.2.0"
