@@ -10,43 +10,31 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
-TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS_DIR / 'emulator'))
-
-from launcher import EmulatorProcess, read_users  # noqa: E402 pylint: disable=wrong-import-position
-
-COLLECTIONS_PATH = TESTS_DIR.parents[3]
-SEED_USERS = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())['users']
-USERS = read_users()
-ADMIN_LOGIN, ADMIN_PASSWORD = USERS['cmadmin']
-READER_LOGIN, READER_PASSWORD = USERS['cmreader']
-
-
-# Filled by test_reliability.py's fault cases, printed at the end of the run (docs/docsite/rst/reliability.rst quotes the line).
-RELIABILITY_COUNTS = {'faults injected': 0, 'survived': 0, 'changes lost': 0, 'changes doubled': 0}
+# The old names, for tests that still import them from here: import them from helpers.py instead.
+from helpers import (  # noqa: F401 pylint: disable=unused-import
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    COLLECTIONS_PATH,
+    READER_LOGIN,
+    READER_PASSWORD,
+    RELIABILITY_COUNTS,
+    SEED_USERS,
+    TESTS_DIR,
+    USERS,
+    EmulatorProcess,
+    PlaybookRun,
+    connection,
+)
 
 
 def pytest_terminal_summary(terminalreporter):
     if RELIABILITY_COUNTS['faults injected']:
         terminalreporter.write_line('reliability: %s' % ', '.join('%s %d' % item for item in RELIABILITY_COUNTS.items()))
-
-
-class PlaybookRun(object):
-    """The outcome of one ansible-playbook run: each task's registered result, and everything it printed."""
-
-    def __init__(self, completed, results):
-        self.returncode = completed.returncode
-        self.output = completed.stdout + completed.stderr
-        self.results = results
-
-    def __getitem__(self, index):
-        return self.results[index]
 
 
 @pytest.fixture
@@ -68,13 +56,6 @@ def start_emulator(tmp_path):
 def emulator(start_emulator):
     """An emulator with the default seed, TLS and NTLM."""
     return start_emulator()
-
-
-def connection(emulator, login=ADMIN_LOGIN, password=ADMIN_PASSWORD, **overrides):
-    """The connection options for `emulator`, as a task or module_defaults would give them."""
-    options = dict(url=emulator.url, username=login, password=password, ca_path=emulator.ca_path)
-    options.update(overrides)
-    return options
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from conftest import connection
+from helpers import connection
 
 APPROVED = ['5eed0003-0000-4000-8000-000000000001', '5EED0003-0000-4000-8000-000000000002']
 EXECUTING = '5eed0018-0000-4000-8000-000000000001'

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import READER_LOGIN, READER_PASSWORD, TESTS_DIR, connection
+from helpers import READER_LOGIN, READER_PASSWORD, TESTS_DIR, connection
 
 SEED = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())
 

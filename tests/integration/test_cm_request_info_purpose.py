@@ -14,7 +14,7 @@ import time
 import requests
 from requests_ntlm import HttpNtlmAuth
 
-from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, TESTS_DIR, connection
+from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, TESTS_DIR, connection
 
 SEED = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())
 ADMIN = SEED['users']['CONTOSO\\cmadmin'].lower()

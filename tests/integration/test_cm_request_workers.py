@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import SEED_USERS, connection
+from helpers import SEED_USERS, connection
 
 STATUS_CYCLE = (3, 8, 4, 16, 18, 17, 9)  # Approved, Completed, Denied, Pending, Executing, Canceled, Failed
 MIXED = ['bbbbbbbb-0000-4000-8000-%012d' % number for number in range(42)]

@@ -23,7 +23,7 @@ import sys
 
 import pytest
 
-from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, TESTS_DIR
+from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, TESTS_DIR
 
 sys.path.insert(0, str(TESTS_DIR / 'kdc'))
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 from requests_ntlm import HttpNtlmAuth
 
-from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, RELIABILITY_COUNTS, TESTS_DIR, connection
+from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, RELIABILITY_COUNTS, TESTS_DIR, connection
 
 APPROVED = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
 RELIABILITY_DOC = TESTS_DIR.parent / 'docs' / 'docsite' / 'rst' / 'reliability.rst'

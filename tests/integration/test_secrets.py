@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, connection
+from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, connection
 
 APPROVED = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
 COMPLETED = '5eed0008-0000-4000-8000-000000000001'

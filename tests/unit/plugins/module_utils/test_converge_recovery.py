@@ -10,56 +10,23 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mim.cm.plugins.module_utils._converge import converge_request
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmRequestStateError, CmTransientError
-from ansible_collections.mim.cm.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmRequestStateError
+from ansible_collections.mim.cm.tests.unit.conftest import DROPPED, LOST, OK, REFUSED, FakeCmClient
 
 REQUEST_ID = '5eed0003-0000-4000-8000-000000000001'
-LOST = 'lost'  # the PUT is applied, the answer never arrives
-DROPPED = 'dropped'  # the PUT never reaches the server
-REFUSED = 'refused'  # the server answers 500 without applying
-OK = 'ok'
-ENDS = {'Completed': 8, 'Canceled': 17, 'Abandoned': 9}
 
 
-class ScriptedClient(object):
-    """A server whose PUTs follow a script: each PUT takes the next step (LOST, DROPPED, REFUSED or OK)."""
-
-    def __init__(self, status, script, retries=2, changed_by_someone_else=None):
-        self.status = status
-        self.script = list(script)
-        self.changed_by_someone_else = changed_by_someone_else
-        self.calls = []
-        self.warnings = []
-        self.pauses = []
-        self.retry = RetryPolicy(retries=retries, delay=0.5, warn=self.warnings.append, sleep=self.pauses.append, jitter=lambda: 0)
-        self.warn = self.warnings.append
-
-    def api_path(self, api_path):
-        return '/CertificateManagement/api/v1.0/' + api_path
-
-    def get_request(self, request_id):
-        self.calls.append('GET')
-        return {'Uuid': request_id, 'Status': self.status}
-
-    def set_request_status(self, request_id, put_status):
-        self.calls.append('PUT')
-        step = self.script.pop(0)
-        if self.changed_by_someone_else is not None:
-            self.status = self.changed_by_someone_else
-        if step in (LOST, OK):
-            self.status = ENDS[put_status]
-        if step in (LOST, DROPPED):
-            raise CmTransientError('PUT x failed: the connection failed', 'the connection failed: reset', 'PUT', 'x')
-        if step == REFUSED:
-            raise CmApiError('PUT x failed: HTTP 500: An error has occurred.', 'PUT', 'x', 500, server_message='An error has occurred.')
-        return {'Uuid': request_id, 'Status': self.status}
+def ScriptedClient(status, script, retries=2, changed_by_someone_else=None):
+    """The shared fake client (tests/unit/conftest.py) with one request whose PUTs follow a script (LOST, DROPPED, REFUSED, OK)."""
+    return FakeCmClient([{'Uuid': REQUEST_ID, 'Status': status}], retries=retries, put_script=script,
+                        changed_by_someone_else=changed_by_someone_else)
 
 
 def test_a_lost_answer_to_an_applied_put_is_a_change_without_a_second_put():
     client = ScriptedClient(3, [LOST])
     outcome = converge_request(client, REQUEST_ID, 'completed')
     assert outcome.changed is True and outcome.request['status'] == 'Completed'
-    assert client.calls == ['GET', 'PUT', 'GET']
+    assert client.methods() == ['GET', 'PUT', 'GET']
     assert 'the change was applied' in client.warnings[0]
 
 
@@ -67,7 +34,7 @@ def test_a_put_that_never_arrived_is_sent_again_after_a_read_and_a_pause():
     client = ScriptedClient(3, [DROPPED, OK])
     outcome = converge_request(client, REQUEST_ID, 'completed')
     assert outcome.changed is True and outcome.request['status'] == 'Completed'
-    assert client.calls == ['GET', 'PUT', 'GET', 'PUT']
+    assert client.methods() == ['GET', 'PUT', 'GET', 'PUT']
     assert client.pauses == [0.5]
     assert 'retry 1 of 2 in 0.5 s' in client.warnings[0]
 
@@ -76,7 +43,7 @@ def test_a_put_that_keeps_failing_stops_after_the_retries_and_says_what_the_requ
     client = ScriptedClient(3, [DROPPED, DROPPED, DROPPED])
     with pytest.raises(CmRequestStateError) as caught:
         converge_request(client, REQUEST_ID, 'completed')
-    assert client.calls == ['GET', 'PUT', 'GET', 'PUT', 'GET', 'PUT', 'GET']
+    assert client.methods() == ['GET', 'PUT', 'GET', 'PUT', 'GET', 'PUT', 'GET']
     assert client.pauses == [0.5, 1.0]
     assert 'after 3 attempts and the request is now Approved (status 3)' in caught.value.message
 
@@ -85,7 +52,7 @@ def test_no_retries_means_one_put():
     client = ScriptedClient(3, [DROPPED], retries=0)
     with pytest.raises(CmRequestStateError):
         converge_request(client, REQUEST_ID, 'completed')
-    assert client.calls.count('PUT') == 1 and client.pauses == []
+    assert client.methods().count('PUT') == 1 and client.pauses == []
 
 
 def test_a_lost_answer_after_which_the_request_is_elsewhere_fails_saying_where():
@@ -93,7 +60,7 @@ def test_a_lost_answer_after_which_the_request_is_elsewhere_fails_saying_where()
     with pytest.raises(CmRequestStateError) as caught:
         converge_request(client, REQUEST_ID, 'completed')
     assert 'the request is now Denied (status 4)' in caught.value.message
-    assert client.calls.count('PUT') == 1
+    assert client.methods().count('PUT') == 1
 
 
 def test_a_refusal_when_someone_else_got_there_first_is_ok_with_a_warning():
@@ -108,7 +75,7 @@ def test_a_refusal_is_reported_with_the_request_as_read():
     with pytest.raises(CmApiError) as caught:
         converge_request(client, REQUEST_ID, 'completed')
     assert caught.value.details['request']['status'] == 'Pending'
-    assert client.calls == ['GET', 'PUT', 'GET']
+    assert client.methods() == ['GET', 'PUT', 'GET']
 
 
 def test_a_lost_answer_then_a_refusal_because_our_first_put_landed_late_is_our_change():
@@ -116,8 +83,8 @@ def test_a_lost_answer_then_a_refusal_because_our_first_put_landed_late_is_our_c
     real_put = client.set_request_status
 
     def put_landing_late(request_id, put_status):
-        if client.calls.count('PUT') == 1:
-            client.status = 8  # the first PUT was applied after the read that followed it
+        if client.methods().count('PUT') == 1:
+            client.stored[REQUEST_ID]['Status'] = 8  # the first PUT was applied after the read that followed it
         return real_put(request_id, put_status)
 
     client.set_request_status = put_landing_late

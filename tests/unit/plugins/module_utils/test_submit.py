@@ -275,3 +275,23 @@ def test_profile_template_info_lists_templates_and_reads_each_policy_asked_for()
     Module.params = {'profile_template': None, 'request_types': ['enroll']}
     templates, policies = cm_profile_template_info.run(Module(), server)
     assert [item['name'] for item in templates] == ['VPN User', 'Smartcard'] and policies is None
+
+
+def test_ids_wait_together_with_one_pending_search_per_round():
+    from ansible_collections.mim.cm.plugins.module_utils._submit import wait_for_approvals
+    ids = ['10000000-0000-0000-0000-00000000000%d' % number for number in range(1, 6)]
+    server = FakeServer(requests=[stored(ids[0], 'Approved')] + [stored(request_id, 'Pending') for request_id in ids[1:]],
+                        decide_after_searches=3)
+    assert wait_for_approvals(server, ids, 'completed', QUICK_WAIT) == {}
+    searches = server.sent('SEARCH')
+    assert searches and all(call[1] == 'Pending' for call in searches) and len(searches) == 4
+    assert len(server.sent('GET')) == 4, 'one GET for each request that left Pending, not one per request per round'
+    assert wait_for_approvals(server, ids, 'canceled', QUICK_WAIT) == {} and len(server.sent('SEARCH')) == 4, 'canceling never waits'
+
+
+def test_ids_still_pending_at_the_deadline_are_reported_and_the_rest_go_on():
+    from ansible_collections.mim.cm.plugins.module_utils._submit import wait_for_approvals
+    ids = ['20000000-0000-0000-0000-000000000001', '20000000-0000-0000-0000-000000000002']
+    server = FakeServer(requests=[stored(ids[0], 'Pending'), stored(ids[1], 'Approved')])
+    timed_out = wait_for_approvals(server, ids, 'abandoned', WaitOptions(True, 0.05, 0.01))
+    assert list(timed_out) == [ids[0]] and 'still Pending' in timed_out[ids[0]]

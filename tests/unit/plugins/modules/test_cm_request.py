@@ -7,68 +7,25 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmConnectionError, CmInputError, CmRequestStateError
-from ansible_collections.mim.cm.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmConnectionError, CmInputError, CmRequestStateError
 from ansible_collections.mim.cm.plugins.modules import cm_request
+from ansible_collections.mim.cm.tests.unit.conftest import FakeCmClient, FakeModule as SharedFakeModule
 
 REQUEST_ID = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
-STATUS_AFTER_PUT = {'Completed': 8, 'Canceled': 17, 'Abandoned': 9}
 
 
-class FakeClient(object):
-    """Holds requests by GUID, applies PUTs like a cooperative server, and records every call."""
-
-    base_path = '/CertificateManagement/api/v1.0'
-
-    def api_path(self, api_path):
-        return '%s/%s' % (self.base_path, api_path)
-
-    def warn(self, message):
-        self.warnings.append(message)
-
-    def __init__(self, status=None, answer_put_with=200, status_after_put=None, statuses=None, refuse_puts_for=()):
-        statuses = statuses or {REQUEST_ID: status}
-        self.stored = dict((request_id, {'Uuid': request_id.upper(), 'Status': code, 'RequestType': 1, 'Completed': '0001-01-01T00:00:00'})
-                           for request_id, code in statuses.items())
-        self.answer_put_with = answer_put_with
-        self.status_after_put = status_after_put
-        self.refuse_puts_for = refuse_puts_for
-        self.calls = []
-        self.warnings = []
-        self.pauses = []
-        self.retry = RetryPolicy(retries=2, delay=0.5, warn=self.warn, sleep=self.pauses.append, jitter=lambda: 0)
-
-    def get_request(self, request_id):
-        self.calls.append(('GET', request_id))
-        return copy.deepcopy(self.stored.get(request_id))
-
-    def search_requests(self, status=None, target_user=None):
-        self.calls.append(('SEARCH', status))
-        code = {'Pending': 16, 'Approved': 3, 'Executing': 18, 'Completed': 8, 'Canceled': 17, 'Failed': 9}[status]
-        return [copy.deepcopy(stored) for stored in self.stored.values() if stored['Status'] == code]
-
-    def close(self):
-        self.calls.append(('CLOSE',))
-
-    def set_request_status(self, request_id, put_status):
-        self.calls.append(('PUT', request_id, put_status))
-        if request_id in self.refuse_puts_for:
-            raise CmApiError('PUT %s/requests/%s failed: HTTP 500: refused' % (self.base_path, request_id), 'PUT', 'path', 500)
-        stored = self.stored[request_id]
-        stored['Status'] = self.status_after_put or STATUS_AFTER_PUT[put_status]
-        return copy.deepcopy(stored) if self.answer_put_with == 200 else None
+def FakeClient(status=None, statuses=None, **behaviour):
+    """The shared fake client (tests/unit/conftest.py) holding these requests: {GUID: status number}, or REQUEST_ID's."""
+    statuses = statuses or {REQUEST_ID: status}
+    return FakeCmClient([{'Uuid': request_id.upper(), 'Status': code, 'RequestType': 1, 'Completed': '0001-01-01T00:00:00'}
+                         for request_id, code in statuses.items()], **behaviour)
 
 
-class FakeModule(object):
-    def __init__(self, request_id, status, check_mode=False, ids=None, workers=1, read_strategy='get'):
-        # Every option at its argument-spec default, as AnsibleModule fills them in.
-        self.params = dict((name, spec.get('default')) for name, spec in cm_request.argument_spec().items())
-        self.params.update({'id': request_id, 'ids': ids, 'status': status, 'workers': workers, 'read_strategy': read_strategy})
-        self.check_mode = check_mode
+def FakeModule(request_id, status, check_mode=False, ids=None, workers=1, read_strategy='get'):
+    return SharedFakeModule(cm_request.argument_spec(), check_mode=check_mode, id=request_id, ids=ids, status=status,
+                            workers=workers, read_strategy=read_strategy)
 
 
 def run_single(module, client):
@@ -180,7 +137,7 @@ def test_ids_converge_each_request_and_report_every_failure_at_the_end():
     assert failure.startswith('3 of the requests could not reach completed: ')
     assert 'the request is Denied and cannot become completed' in failure
     assert 'request %s was not found' % UNKNOWN in failure
-    assert 'HTTP 500: refused' in failure
+    assert 'HTTP 500: An error has occurred.' in failure
     assert [call for call in client.calls if call[0] == 'PUT'] == [
         ('PUT', APPROVED, 'Completed'), ('PUT', PENDING, 'Completed'), ('PUT', ALSO_APPROVED, 'Completed')]
     assert result['diff'] == {
@@ -268,7 +225,7 @@ def test_search_reads_replace_the_gets_of_the_requests_they_return():
     client = FakeClient(statuses=MANY)
     cm_request.run(FakeModule(None, 'completed', ids=MANY_IDS, read_strategy='search'), client)
     reads = [call for call in client.calls if call[0] in ('GET', 'SEARCH')]
-    assert [call for call in reads if call[0] == 'SEARCH'] == [('SEARCH', 'Approved'), ('SEARCH', 'Executing')]
+    assert [call for call in reads if call[0] == 'SEARCH'] == [('SEARCH', 'Approved', None), ('SEARCH', 'Executing', None)]
     # only what no search returned is read one by one: the Completed, Denied and Pending ones, and the unknown one
     assert sorted(call[1] for call in reads if call[0] == 'GET') == sorted(
         [request_id for request_id, code in MANY.items() if code in (8, 4, 16)] + ['aaaaaaaa-0000-4000-8000-00000000dead'])
