@@ -13,7 +13,6 @@ import re
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +24,8 @@ from cryptography import x509
 from requests_ntlm import HttpNtlmAuth
 from spnego.channel_bindings import GssChannelBindings
 
-from launcher import EMULATOR_SCRIPT as EMULATOR, EmulatorProcess, read_users
+from mim_cm_emulator import auth
+from mim_cm_emulator.launcher import EMULATOR_COMMAND, USERS_FILE, EmulatorProcess, read_users
 
 HERE = Path(__file__).resolve().parent
 
@@ -425,7 +425,7 @@ def test_custom_seed_with_defaults_and_relative_times(start, tmp_path):
 def test_bad_seed_exits_2(tmp_path):
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps({"requests": [{"Uuid": "x"}]}), encoding="utf-8")
-    result = subprocess.run([sys.executable, str(EMULATOR), "--state-dir", str(tmp_path / "state"), "--seed", str(seed_file)],
+    result = subprocess.run([*EMULATOR_COMMAND, "--state-dir", str(tmp_path / "state"), "--seed", str(seed_file)],
                             capture_output=True, text=True, timeout=20, check=False)
     assert result.returncode == 2 and result.stdout == "" and "Uuid must be a GUID" in result.stderr
 
@@ -592,7 +592,7 @@ def test_fault_rules_from_the_command_line(start):
 
 
 def test_bad_fault_rule_on_the_command_line_exits_2(tmp_path):
-    result = subprocess.run([sys.executable, str(EMULATOR), "--state-dir", str(tmp_path / "state"), "--fault", '{"kind": "status"}'],
+    result = subprocess.run([*EMULATOR_COMMAND, "--state-dir", str(tmp_path / "state"), "--fault", '{"kind": "status"}'],
                             capture_output=True, text=True, timeout=20, check=False)
     assert result.returncode == 2 and result.stdout == "" and "a status rule needs code" in result.stderr
 
@@ -1018,7 +1018,7 @@ def test_cert_hostname_gives_a_hostname_mismatch_with_a_trusted_ca(start):
 
 
 def test_cert_hostname_needs_tls(tmp_path):
-    result = subprocess.run([sys.executable, str(EMULATOR), "--state-dir", str(tmp_path / "state"), "--plain-http", "--cert-hostname", "cm.example.com"],
+    result = subprocess.run([*EMULATOR_COMMAND, "--state-dir", str(tmp_path / "state"), "--plain-http", "--cert-hostname", "cm.example.com"],
                             capture_output=True, text=True, timeout=20, check=False)
     assert result.returncode == 2 and "--cert-hostname needs TLS" in result.stderr
 
@@ -1060,9 +1060,7 @@ def test_channel_binding_modes(start, options, expected):
 
 
 def test_sent_bindings_are_read_from_the_ntlm_authenticate_message(monkeypatch):
-    monkeypatch.syspath_prepend(str(HERE))
-    monkeypatch.setenv("NTLM_USER_FILE", str(HERE / "users.txt"))
-    import cm_emulator  # pylint: disable=import-outside-toplevel
+    monkeypatch.setenv("NTLM_USER_FILE", str(USERS_FILE))
 
     def authenticate(bindings):
         client = spnego.client(*ADMIN, protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm, channel_bindings=bindings)
@@ -1071,20 +1069,26 @@ def test_sent_bindings_are_read_from_the_ntlm_authenticate_message(monkeypatch):
 
     with_bindings = authenticate(WRONG_BINDINGS)
     digest = hashlib.md5(WRONG_BINDINGS.pack()).digest()  # noqa: S324 - MS-NLMP's hash, not a security choice
-    assert cm_emulator.ntlm_sent_bindings(with_bindings) == digest
-    assert cm_emulator.ntlm_sent_bindings(authenticate(None)) is None
-    assert cm_emulator.ntlm_sent_bindings(with_bindings.replace(digest, b"\0" * 16)) is None  # all zero: none given
-    assert cm_emulator.ntlm_sent_bindings(b"NTLMSSP\0\3\0\0\0") is None
+    assert auth.ntlm_sent_bindings(with_bindings) == digest
+    assert auth.ntlm_sent_bindings(authenticate(None)) is None
+    assert auth.ntlm_sent_bindings(with_bindings.replace(digest, b"\0" * 16)) is None  # all zero: none given
+    assert auth.ntlm_sent_bindings(b"NTLMSSP\0\3\0\0\0") is None
 
 
 # ---- --auth: which schemes are offered; Negotiate (SPNEGO) with NTLM inside, and Kerberos with a real KDC ----
 
-sys.path.insert(0, str(HERE.parent / "kdc"))
-import kdc as kdc_module  # noqa: E402 pylint: disable=wrong-import-position,wrong-import-order
+try:
+    # conftest.py puts the mim.cm repository's tests/kdc on sys.path when it is there.
+    import kdc as kdc_module  # noqa: E402 pylint: disable=wrong-import-position,wrong-import-order
+except ImportError:
+    kdc_module = None  # pylint: disable=invalid-name
 
-KERBEROS_SKIP = kdc_module.unavailable_reason(os.environ.get("MIM_CM_KERBEROS_INSTALL_LOG"))
+if kdc_module is None:
+    KERBEROS_SKIP = "the Kerberos tests need the KDC helper of the mim.cm repository (tests/kdc/kdc.py)"
+else:
+    KERBEROS_SKIP = kdc_module.unavailable_reason(os.environ.get("MIM_CM_KERBEROS_INSTALL_LOG"))
 needs_kdc = pytest.mark.skipif(KERBEROS_SKIP is not None, reason=KERBEROS_SKIP or "")
-KRB_ADMIN = (f"cmadmin@{kdc_module.REALM}", kdc_module.USERS["cmadmin"])
+KRB_ADMIN = (f"cmadmin@{kdc_module.REALM}", kdc_module.USERS["cmadmin"]) if kdc_module else None
 
 
 def connect(emulator, host="127.0.0.1"):
@@ -1198,7 +1202,7 @@ def test_a_negotiate_continuation_without_a_handshake_is_refused(start):
 
 
 def test_keytab_option_must_name_a_file(tmp_path):
-    result = subprocess.run([sys.executable, str(EMULATOR), "--state-dir", str(tmp_path / "state"), "--keytab", str(tmp_path / "nope")],
+    result = subprocess.run([*EMULATOR_COMMAND, "--state-dir", str(tmp_path / "state"), "--keytab", str(tmp_path / "nope")],
                             capture_output=True, text=True, timeout=20, check=False)
     assert result.returncode == 2 and "--keytab" in result.stderr and "no such file" in result.stderr
 
