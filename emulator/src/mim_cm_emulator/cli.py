@@ -15,7 +15,7 @@ from .auth import AUTH_SCHEMES
 from .common import APP_ROOT, log
 from .faults import FaultBook, parse_fault_rules
 from .server import EmulatorServer, ExchangeLog
-from .store import load_seed, RequestStore, UserDirectory
+from .store import load_seed, RequestStore, TemplateCatalog, UserDirectory
 from .tls import TlsMaterial
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -28,7 +28,7 @@ def parse_args(argv):
     """The command line (see the emulator guide)."""
     parser = argparse.ArgumentParser(prog="mim-cm-emulator", description="Emulate the MIM CM REST API on loopback, for tests.")
     parser.add_argument("--state-dir", required=True, help="where ca.pem, url, emulator.pid and exchanges.jsonl go (created if needed)")
-    parser.add_argument("--seed", default=DEFAULT_SEED, help="seed JSON: users' GUIDs, read-only users, requests (default: %(default)s)")
+    parser.add_argument("--seed", default=DEFAULT_SEED, help="seed JSON: users' GUIDs, read-only users, requests, profile templates and their policies (default: %(default)s)")
     parser.add_argument("--users", default=DEFAULT_USERS, help="NTLM users file, DOMAIN:USER:PASSWORD a line (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
@@ -38,6 +38,9 @@ def parse_args(argv):
     parser.add_argument("--unknown-request", choices=("204", "404", "403"), default="204", help="answer to GET of an unknown GUID (default: 204)")
     parser.add_argument("--empty-search", choices=("204", "array"), default="204", help="answer to a search without match (default: 204)")
     parser.add_argument("--put-response", choices=("200", "204"), default="200", help="answer to a successful PUT (default: 200 with the Request)")
+    parser.add_argument("--request-types", choices=("emulator", "documented"), default="emulator",
+                        help="request types POST takes: all twelve names, the undocumented ones with the emulator's own numbers "
+                             "from 101 (default), or only the documented Enroll (1) and Unblock (5)")
     parser.add_argument("--api-disabled", action="store_true", help="Clm.WebApi.Enabled off: every API path answers 404")
     parser.add_argument("--fault", action="append", default=[], metavar="JSON",
                         help="a fault rule (JSON object) or a list of rules, loaded at start; repeatable (see the emulator guide)")
@@ -96,6 +99,7 @@ def main(argv=None):
         read_only = args.read_only_user if args.read_only_user is not None else seed["read_only_users"]
         users = UserDirectory(users_file, seed["users"], read_only)
         store = RequestStore(seed["requests"])
+        templates = TemplateCatalog(seed["profile_templates"])
     except (OSError, ValueError) as error:
         log(f"error: {error}")
         return 2
@@ -112,7 +116,7 @@ def main(argv=None):
         tls = None if args.plain_http else TlsMaterial(state_dir, args.host, args.cert_hostname)
         exchanges = ExchangeLog(os.path.join(state_dir, "exchanges.jsonl"))
         admin = AdminDoor(store, FaultBook(args.fault_rules), InFlight())
-        server = EmulatorServer((args.host, args.port), CMApi(store, users, args), admin, users, exchanges, tls, args)
+        server = EmulatorServer((args.host, args.port), CMApi(store, users, args, templates), admin, users, exchanges, tls, args)
     except OSError as error:
         log(f"error: cannot start on {args.host}:{args.port} with state in {state_dir}: {error}")
         return 2
