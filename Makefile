@@ -32,7 +32,8 @@ VENV_STAMP := $(BIN)/.installed-$(subst ==,-,$(ANSIBLE_CORE))
 
 venv: $(VENV_STAMP) ## the test virtualenv in .venv (requirements-dev.txt and ANSIBLE_CORE)
 
-$(VENV_STAMP): requirements-dev.txt
+# The emulator package's metadata (its version) is written at install: a new version installs it again.
+$(VENV_STAMP): requirements-dev.txt emulator/pyproject.toml emulator/src/mim_cm_emulator/__init__.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade -r requirements-dev.txt "$(ANSIBLE_CORE)"
 	touch $@
@@ -41,7 +42,7 @@ collection: venv ## copy the tree to .build/ansible_collections/mim/cm, where an
 	rm -rf $(COLLECTION)
 	mkdir -p $(COLLECTION)
 	tar --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output \
-	    --exclude=__pycache__ --exclude=.pytest_cache -cf - . | tar -xf - -C $(COLLECTION)
+	    --exclude=__pycache__ --exclude=.pytest_cache --exclude='*.egg-info' -cf - . | tar -xf - -C $(COLLECTION)
 	# A repository of its own, so ansible-test lists the copy's files instead of seeing them as ignored by ours.
 	cd $(COLLECTION) && git init --quiet && git add --all
 
@@ -58,7 +59,7 @@ units: collection ## unit and property tests (tests/unit)
 
 integration: collection ## the emulator's tests and the modules against it over HTTPS with NTLM
 	# The Kerberos tests run in `make kerberos` (mk/kerberos.mk), after the install step they need.
-	cd $(COLLECTION) && $(BIN)/python -m pytest tests/emulator tests/integration -q -k "not kerberos"
+	cd $(COLLECTION) && $(BIN)/python -m pytest emulator/tests tests/integration -q -k "not kerberos"
 
 clean: ## remove .venv, .build and tests/output
 	rm -rf $(COLLECTIONS) $(VENV) tests/output

@@ -18,4 +18,4 @@ kerberos-install: venv ## install the MIT Kerberos packages and gssapi/krb5 wher
 
 kerberos: kerberos-install collection ## the Kerberos suites against a real KDC on 127.0.0.1
 	cd $(COLLECTION) && MIM_CM_KERBEROS_INSTALL_LOG=$(KERBEROS_LOG) \
-	    $(BIN)/python -m pytest -rs -q tests/integration/test_kerberos.py tests/emulator/test_emulator.py -k kerberos
+	    $(BIN)/python -m pytest -rs -q tests/integration/test_kerberos.py emulator/tests/test_emulator.py -k kerberos

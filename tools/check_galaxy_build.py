@@ -8,7 +8,8 @@
 1. `ansible-galaxy collection build` of the checkout.
 2. The tarball's file list: nothing generated or local (tests/output, venvs, .build, .git, caches), none of the
    developer tooling that build_ignore keeps out; and every file a user needs: the plugins, roles, meta, docs,
-   changelog, README, LICENSE, requirements.txt and the emulator, each compared with the checkout.
+   changelog, README, LICENSE and requirements.txt, each compared with the checkout. The emulator is not in it:
+   it is a Python package of its own (emulator/, pip install).
 3. `ansible-galaxy collection install` into an empty collections path; `ansible-doc` of every module and role
    from there.
 4. With --demo: demo/demo.py from the checkout against the installed copy (MIM_CM_DEMO_COLLECTIONS_PATH), so
@@ -39,9 +40,9 @@ JUNK_SUFFIXES = ('.pyc', '.pyo', '.retry', '.tar.gz', '.swp')
 JUNK_PREFIXES = ('.venv', 'tests/output/', 'changelogs/.plugin-cache.yaml')
 # For the developers of mim.cm, not for its users: kept out by build_ignore in galaxy.yml.
 DEV_ONLY = ('Makefile', 'mk/', 'tools/', 'demo/', '.ci/', '.gitignore', '.ansible-lint', 'ruff.toml', 'mypy.ini',
-            'requirements-dev.txt', 'requirements-ecosystem.txt')
+            'requirements-dev.txt', 'requirements-ecosystem.txt', 'emulator/', 'tests/emulator/')
 # Every file below these directories of the checkout must be in the tarball, as must these files.
-SHIPPED_TREES = ('plugins', 'roles', 'meta', 'docs', 'changelogs', 'tests/emulator')
+SHIPPED_TREES = ('plugins', 'roles', 'meta', 'docs', 'changelogs')
 SHIPPED_FILES = ('README.md', 'LICENSE', 'requirements.txt', 'CHANGELOG.rst', 'meta/runtime.yml', 'meta/execution-environment.yml')
 # Shipped when the checkout has them.
 SHIPPED_IF_PRESENT = ('bindep.txt',)

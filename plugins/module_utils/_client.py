@@ -16,7 +16,9 @@ The auth handler is chosen in one place, auth_handler(), from the auth option.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 import traceback
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -25,6 +27,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.mim.cm.plugins.module_utils._errors import (
     CmApiError,
     CmConnectionError,
+    CmError,
     CmInputError,
     CmTransientError,
 )
@@ -36,7 +39,13 @@ from ansible_collections.mim.cm.plugins.module_utils._auth import (
     kerberos_missing,
     offered_schemes,
 )
-from ansible_collections.mim.cm.plugins.module_utils._retry import RetryPolicy, parse_retry_after
+from ansible_collections.mim.cm.plugins.module_utils._retry import (
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_DELAY,
+    RetryPolicy,
+    parse_retry_after,
+)
+from ansible_collections.mim.cm.plugins.module_utils._secrets import Scrubber
 
 try:
     import requests
@@ -61,6 +70,14 @@ else:
 API_ROOT = 'CertificateManagement'
 API_VERSION_PATH = 'api/v1.0'
 
+# Seconds one API call may take in all (connect, login, every read of the answer); the timeout option's default.
+DEFAULT_TIMEOUT = 30
+# The largest answer read, in bytes. A search's answer grows with the requests it returns: 50,000 requests
+# measured 55 MB (about 1.1 KB each) from the emulator, so this allows searches of well over 100,000.
+MAX_ANSWER_BYTES = 128 * 1024 * 1024
+# JSON nested deeper than this is refused before parsing; the API's objects nest three levels.
+MAX_JSON_DEPTH = 64
+
 # The connection options every module shares; documented once in doc_fragments/connection.py.
 CONNECTION_ARGUMENT_SPEC = dict(
     url=dict(type='str', required=True, fallback=(env_fallback, ['MIM_CM_URL'])),
@@ -71,15 +88,25 @@ CONNECTION_ARGUMENT_SPEC = dict(
     kerberos_hostname=dict(type='str', fallback=(env_fallback, ['MIM_CM_KERBEROS_HOSTNAME'])),
     validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['MIM_CM_VALIDATE_CERTS'])),
     ca_path=dict(type='path', fallback=(env_fallback, ['MIM_CM_CA_PATH'])),
-    timeout=dict(type='int', default=30),
-    retries=dict(type='int', default=3, fallback=(env_fallback, ['MIM_CM_RETRIES'])),
-    retry_delay=dict(type='float', default=1.0, fallback=(env_fallback, ['MIM_CM_RETRY_DELAY'])),
+    timeout=dict(type='int', default=DEFAULT_TIMEOUT),
+    retries=dict(type='int', default=DEFAULT_RETRIES, fallback=(env_fallback, ['MIM_CM_RETRIES'])),
+    retry_delay=dict(type='float', default=DEFAULT_RETRY_DELAY, fallback=(env_fallback, ['MIM_CM_RETRY_DELAY'])),
 )
 
 _CORRELATION_ID_RE = re.compile(
     r'correlation\s*id\W{0,3}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})',
     re.IGNORECASE,
 )
+
+
+def _check_numbers(timeout, retries, retry_delay):
+    """The numeric connection options, checked before any traffic: a zero or negative value is a mistake, not a default."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise CmInputError('timeout must be a number of seconds greater than 0, not %r' % (timeout,))
+    if isinstance(retry_delay, bool) or not isinstance(retry_delay, (int, float)) or retry_delay <= 0:
+        raise CmInputError('retry_delay must be a number of seconds greater than 0, not %r' % (retry_delay,))
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise CmInputError('retries must be 0 (no retry) or more, not %r' % (retries,))
 
 
 def missing_libraries():
@@ -98,12 +125,22 @@ def api_base_url(url):
     Accepts the server root, the root with /CertificateManagement, or the full API path, in any
     letter case and with or without trailing slashes, and never doubles a part.
     """
-    parts = urlsplit((url or '').strip())
+    text = (url or '').strip(' ')
+    # Checked on the text as written: urlsplit and requests would silently drop a line break or send a space.
+    # These messages never echo url, which may hold a password.
+    for position, char in enumerate(text):
+        if ord(char) < 0x20 or ord(char) == 0x7f:
+            raise CmInputError('url must not contain control characters: it has %s at position %d (a line break or a tab, '
+                               'often from a YAML block scalar or a copied value)' % (_char_name(char), position + 1))
+        if char.isspace():
+            raise CmInputError('url must not contain whitespace: it has %s at position %d' % (_char_name(char), position + 1))
+    parts = urlsplit(text)
+    if '@' in parts.netloc:
+        raise CmInputError('url must not contain credentials (user:password@ before the host name): set username and '
+                           'password instead')
     if parts.scheme.lower() not in ('http', 'https') or not parts.hostname:
-        raise CmInputError('url must be an http:// or https:// address such as https://cm.example.com, not %r' % url)
-    if parts.username is not None or parts.password is not None:
-        # Never echo the value: it holds a secret.
-        raise CmInputError('url must not contain credentials: set username and password instead')
+        shown = '' if '@' in text else ', not %r' % url  # a value with @ may hold a password
+        raise CmInputError('url must be an http:// or https:// address such as https://cm.example.com%s' % shown)
     if parts.query or parts.fragment:
         raise CmInputError('url must not have a query (?...) or fragment (#...): %r' % url)
 
@@ -135,6 +172,26 @@ def _short_repr(value):
     return text if len(text) <= 120 else text[:117] + '...'
 
 
+def _identity_problem(request_id, data):
+    """Why `data` is not the request `request_id` with a status number (e.g. "the request <guid>"), or None when it is."""
+    if not isinstance(data, dict):
+        return '%s instead of a request object' % type(data).__name__
+    uuid = data.get('Uuid')
+    if not isinstance(uuid, str) or not uuid.strip():
+        return 'an object without a Uuid'
+    if uuid.strip().strip('{}').lower() != request_id.strip().strip('{}').lower():
+        return 'another request\'s object (%s) instead of %s' % (_short_repr(uuid.strip()), request_id)
+    status = data.get('Status')
+    if isinstance(status, bool) or not isinstance(status, int):
+        return 'request %s without a status number (Status: %s)' % (request_id, _short_repr(status))
+    return None
+
+
+def _char_name(char):
+    return {'\n': 'a line feed (\\n)', '\r': 'a carriage return (\\r)', '\t': 'a tab (\\t)', ' ': 'a space'}.get(
+        char, 'the character U+%04X' % ord(char))
+
+
 def correlation_id(message):
     """The correlation ID a MIM CM error message carries, or None."""
     match = _CORRELATION_ID_RE.search(message or '')
@@ -157,14 +214,19 @@ def _hint(status_code):
 class CmClient(object):
     """One authenticated session with a MIM CM server, for one module run."""
 
-    def __init__(self, url, username=None, password=None, auth='ntlm', validate_certs=True, ca_path=None, timeout=30,
-                 retries=3, retry_delay=1.0, warn=None, kerberos_service=None, kerberos_hostname=None):
+    def __init__(self, url, username=None, password=None, auth='ntlm', validate_certs=True, ca_path=None,
+                 timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, retry_delay=DEFAULT_RETRY_DELAY, warn=None,
+                 kerberos_service=None, kerberos_hostname=None):
         self.base_url = api_base_url(url)
         self.base_path = urlsplit(self.base_url).path
+        _check_numbers(timeout, retries, retry_delay)
         self.auth = auth
         self.username = username
         self.timeout = timeout
-        self.warn = warn or (lambda message: None)
+        # Warnings carry server text, which may echo the password; module.warn() does not mask it.
+        self.scrubber = Scrubber([password])
+        plain_warn = warn or (lambda message: None)
+        self.warn = lambda message: plain_warn(self.scrubber.scrub(message))
         self.session_auth = auth_handler(auth, username, password, urlsplit(self.base_url).hostname,
                                          kerberos_service, kerberos_hostname, self.warn)
         self.retry = RetryPolicy(retries, retry_delay, warn=self.warn)
@@ -184,6 +246,7 @@ class CmClient(object):
 
     @classmethod
     def from_params(cls, params, warn=None):
+        """A client from a module's parameters (CONNECTION_ARGUMENT_SPEC has filled in every default)."""
         return cls(
             url=params['url'],
             username=params.get('username'),
@@ -193,9 +256,9 @@ class CmClient(object):
             kerberos_hostname=params.get('kerberos_hostname'),
             validate_certs=params.get('validate_certs', True),
             ca_path=params.get('ca_path'),
-            timeout=params.get('timeout') or 30,
-            retries=params.get('retries', 3),
-            retry_delay=params.get('retry_delay', 1.0),
+            timeout=params.get('timeout', DEFAULT_TIMEOUT),
+            retries=params.get('retries', DEFAULT_RETRIES),
+            retry_delay=params.get('retry_delay', DEFAULT_RETRY_DELAY),
             warn=warn,
         )
 
@@ -215,6 +278,14 @@ class CmClient(object):
         status_code, data = self._call('GET', 'requests/%s' % quote(request_id), expected=(200, 204, 404))
         if status_code != 200 or not data:
             return None
+        problem = _identity_problem(request_id, data)
+        if problem:
+            # Not retried: a proxy that mixes answers up does it again. Nothing is changed on such an answer.
+            path = self.api_path('requests/%s' % request_id)
+            raise self._scrub(CmApiError(
+                'GET %s answered 200 with %s, so the answer is not trusted and nothing was changed. Check that url reaches '
+                'the CM server itself: a caching proxy or load balancer in front of it may mix answers up' % (path, problem),
+                'GET', path, 200))
         return data
 
     def set_request_status(self, request_id, put_status):
@@ -226,6 +297,12 @@ class CmClient(object):
         status_code, data = self._call('PUT', 'requests/%s' % quote(request_id), expected=(200, 204), body={'status': put_status})
         if status_code == 204 or not data:
             return None
+        problem = _identity_problem(request_id, data)
+        if problem:
+            # The PUT may have been applied: like a lost answer, only a fresh read of the request can tell.
+            path = self.api_path('requests/%s' % request_id)
+            reason = 'HTTP 200 with %s' % problem
+            raise self._scrub(CmTransientError('PUT %s failed: %s' % (path, reason), reason, 'PUT', path, status_code=200))
         return data
 
     def search_requests(self, status=None, target_user=None):
@@ -289,22 +366,40 @@ class CmClient(object):
         """Send one API call; return (status code, parsed JSON or None). Raise for any code not in `expected`.
 
         GETs change nothing, so a transient failure is retried here. Other methods raise it to the caller.
+        Every error leaves here scrubbed of the password, whatever the server echoed.
         """
         attempt = 0
         while True:
             try:
                 return self._exchange(method, api_path, expected, params, body)
             except CmTransientError as error:
+                self._scrub(error)
                 if method != 'GET' or attempt >= self.retry.retries:
                     if attempt:
                         error.message = '%s (after %d attempts)' % (error.message, attempt + 1)
                     raise
                 attempt += 1
                 self.retry.pause(attempt, '%s %s' % (method, self.api_path(api_path)), error)
+            except CmError as error:
+                raise self._scrub(error)
+
+    def _scrub(self, error):
+        error.message = self.scrubber.scrub(error.message)
+        error.args = (error.message,)
+        for key, value in error.details.items():
+            error.details[key] = self.scrubber.scrub(value)
+        for name in ('reason', 'server_message'):
+            if isinstance(getattr(error, name, None), str):
+                setattr(error, name, self.scrubber.scrub(getattr(error, name)))
+        return error
 
     def _exchange(self, method, api_path, expected, params, body):
+        """One HTTP exchange within one deadline of `timeout` seconds: connect, login, and every read of the answer."""
         path = self.api_path(api_path)
+        deadline = time.monotonic() + self.timeout
         try:
+            # Redirects are never followed: the API does not redirect, and following one would hand the login
+            # (NTLM answers any host's 401) and a PUT's body to whatever host the Location names.
             response = self.session.request(
                 method,
                 '%s/%s' % (self.base_url, api_path),
@@ -312,14 +407,23 @@ class CmClient(object):
                 json=body,
                 verify=self.verify,
                 timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
             )
-            content = response.content  # read it all here, so a truncated body fails inside this try
+            _read_answer(response, deadline, self.timeout)
+        except _Overtime:
+            raise CmTransientError('%s %s failed: no complete answer within %s seconds (timeout option)' % (method, path, self.timeout),
+                                   'no complete answer within %s seconds (timeout option)' % self.timeout, method, path)
+        except _TooLarge as exc:
+            raise CmApiError('%s %s failed: the answer is larger than %d MiB (%s), the most mim.cm reads. A search '
+                             'returns every request of a status: narrow it, or check that url reaches the CM server'
+                             % (method, path, MAX_ANSWER_BYTES // (1024 * 1024), exc), method, path, exc.status_code)
         except requests.exceptions.SSLError as exc:
             raise CmConnectionError(_tls_message(method, path, exc), method=method, api_path=path)
-        except requests.exceptions.Timeout as exc:
+        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise _transient(method, path, 'no answer within %s seconds (timeout option)' % self.timeout, exc)
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
+                requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError) as exc:
             raise _transient(method, path, 'the connection failed', exc)
         except PermissionError as exc:
             # requests-ntlm raises this when the server does not answer the NTLM negotiation with a challenge.
@@ -330,6 +434,8 @@ class CmClient(object):
         except requests.exceptions.RequestException as exc:
             raise CmConnectionError('%s %s failed: %s' % (method, path, _reason(exc)), method=method, api_path=path)
 
+        if 300 <= response.status_code < 400:
+            raise _redirect_error(method, path, response)
         if response.status_code in TRANSIENT_STATUS_CODES:
             retry_after = parse_retry_after(response.headers.get('Retry-After'))
             reason = 'HTTP %s %s' % (response.status_code, response.reason or '')
@@ -337,9 +443,10 @@ class CmClient(object):
                 reason += ' (Retry-After: %g s)' % retry_after
             raise CmTransientError('%s %s failed: %s' % (method, path, reason.strip()), reason.strip(), method, path,
                                    status_code=response.status_code, retry_after=retry_after)
-        if response.status_code not in expected:
+        if response.status_code not in expected or (response.status_code == 404 and _is_html(response)):
+            # An HTML 404 is a web server's or a proxy's page, not the API's "no such request": the API is not there.
             raise _api_error(method, path, response, self._auth_hint(response))
-        return response.status_code, _json_body(method, path, response, content)
+        return response.status_code, _json_body(method, path, response, response.content)
 
     def _auth_hint(self, response):
         """For a 401 under auth=negotiate or kerberos: what the handshake saw (was Negotiate offered?) and what to do."""
@@ -408,22 +515,147 @@ def _reason(exc):
     return text
 
 
+class _Overtime(Exception):
+    """The answer did not come complete within the call's deadline."""
+
+
+class _TooLarge(Exception):
+    """The answer is larger than MAX_ANSWER_BYTES."""
+
+    def __init__(self, what, status_code):
+        super().__init__(what)
+        self.status_code = status_code
+
+
+# Each read takes what has arrived, up to this many bytes, so a trickling answer meets the deadline between reads.
+_READ_SIZE = 64 * 1024
+
+
+def _read_answer(response, deadline, timeout):
+    """Read the whole body into response (as requests would), within the deadline and MAX_ANSWER_BYTES.
+
+    Over either bound the connection is closed (it is out of step) and _Overtime or _TooLarge is raised.
+    """
+    declared = response.headers.get('Content-Length', '')
+    if declared.strip().isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        response.close()
+        raise _TooLarge('it announced %s bytes' % declared.strip(), response.status_code)
+    raw = response.raw
+    read = getattr(raw, 'read1', None) or raw.read  # read1 returns what has arrived instead of waiting for all
+    chunks = []
+    size = 0
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Overtime()
+            _limit_next_read(raw, min(left, timeout))
+            try:
+                chunk = read(_READ_SIZE, decode_content=True)
+            except urllib3.exceptions.TimeoutError:
+                if left < timeout:  # the wait was cut short by the deadline, not by a silent server
+                    raise _Overtime()
+                raise
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise _TooLarge('more than %d bytes read' % MAX_ANSWER_BYTES, response.status_code)
+            chunks.append(chunk)
+    except (_Overtime, _TooLarge, urllib3.exceptions.TimeoutError):
+        response.close()
+        raise
+    if time.monotonic() > deadline:
+        response.close()
+        raise _Overtime()
+    # What response.content, .text and .json() give from now on.
+    response._content = b''.join(chunks)  # pylint: disable=protected-access
+    response._content_consumed = True  # pylint: disable=protected-access
+
+
+def _limit_next_read(raw, seconds):
+    """The socket waits at most `seconds` for the next bytes (urllib3 sets its own timeout again on the next call)."""
+    try:
+        sock = raw._fp.fp.raw._sock  # pylint: disable=protected-access
+    except AttributeError:
+        return  # the body is already read or buffered: nothing waits
+    sock.settimeout(seconds)
+
+
+def _redirect_error(method, path, response):
+    location = response.headers.get('Location') or 'no Location header'
+    if len(location) > 200:
+        location = location[:197] + '...'
+    message = ('%s %s failed: HTTP %s %s, redirecting to %s. mim.cm never follows a redirect (the CM REST API does not '
+               'redirect, and following one would hand the login and the request to another host): check that url is '
+               'the CM server\'s own https:// address, and that no proxy or load balancer in front of it redirects'
+               % (method, path, response.status_code, response.reason or '', location))
+    return CmApiError(message.replace(' ,', ','), method, path, response.status_code)
+
+
+def _is_html(response):
+    content_type = (response.headers.get('Content-Type') or '').lower()
+    return 'html' in content_type or response.content.lstrip()[:1] == b'<'
+
+
+class MalformedJson(ValueError):
+    """A body that is not JSON, or JSON the client refuses (duplicate keys, absurd nesting)."""
+
+
+_JSON_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS_RE = re.compile(r'[^\[\]{}]+')
+
+
+def parse_json(content):
+    """The JSON value of a body (bytes); MalformedJson for invalid JSON, a duplicate key, or nesting deeper than MAX_JSON_DEPTH.
+
+    The depth is checked before parsing: Python's parser would raise RecursionError first. A duplicate key
+    is refused because two parsers (or a proxy and the client) may keep different values for it.
+    """
+    try:
+        text = content.decode('utf-8-sig') if isinstance(content, bytes) else content
+    except UnicodeDecodeError as exc:
+        raise MalformedJson('not UTF-8 (%s)' % exc.reason)
+    if text.count('[') + text.count('{') > MAX_JSON_DEPTH:
+        depth = deepest = 0
+        for bracket in _NOT_BRACKETS_RE.sub('', _JSON_STRING_RE.sub('""', text)):
+            depth += 1 if bracket in '[{' else -1
+            deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            raise MalformedJson('nested more than %d levels deep' % MAX_JSON_DEPTH)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except MalformedJson:
+        raise
+    except ValueError as exc:
+        raise MalformedJson(str(exc))
+
+
+def _no_duplicate_keys(pairs):
+    data = {}
+    for key, value in pairs:
+        if key in data:
+            raise MalformedJson('the key %s appears twice in one object' % json.dumps(key)[:80])
+        data[key] = value
+    return data
+
+
 def _json_body(method, path, response, content):
-    """The parsed body; a 2xx whose body is not JSON (an HTML page, garbage) is a transient failure."""
+    """The parsed body; a 2xx whose body is not JSON (an HTML page, garbage, hostile JSON) is a transient failure."""
     if not content or not content.strip():
         return None
     try:
-        return response.json()
-    except ValueError:
-        reason = 'HTTP %s with a body that is not JSON (%s): %r' % (
-            response.status_code, response.headers.get('Content-Type', 'no content type'), response.text[:120])
+        return parse_json(content)
+    except MalformedJson as exc:
+        reason = 'HTTP %s with a body that is not JSON (%s; %s): %r' % (
+            response.status_code, response.headers.get('Content-Type', 'no content type'), exc, response.text[:120])
         raise CmTransientError('%s %s failed: %s' % (method, path, reason), reason, method, path, status_code=response.status_code)
 
 
 def _server_message(response):
     """The server's own message: `Message` (and `ExceptionMessage`) of an ASP.NET error, or the body's start."""
     try:
-        data = response.json()
+        data = parse_json(response.content or b'')
     except ValueError:
         text = (response.text or '').strip()
         if not text or text.lstrip().startswith('<'):
@@ -449,5 +681,5 @@ def _api_error(method, path, response, auth_hint=None):
         message += ' (correlation ID %s)' % corr_id
     hint = auth_hint or _hint(response.status_code)
     if hint:
-        message += '. Hint: %s' % hint
+        message = '%s. Hint: %s' % (message.rstrip().rstrip('.'), hint)  # the server's message may end with its own full stop
     return CmApiError(message, method, path, response.status_code, server_message=server_message, correlation_id=corr_id)

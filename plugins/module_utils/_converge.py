@@ -31,7 +31,7 @@ from ansible_collections.mim.cm.plugins.module_utils._request_model import (
     status_diff,
     target_status,
 )
-from ansible_collections.mim.cm.plugins.module_utils._workers import ClientPool, StopFlag, map_in_order
+from ansible_collections.mim.cm.plugins.module_utils._workers import ClientPool, StopFlag, check_workers, map_in_order
 
 
 class Outcome(object):
@@ -195,6 +195,7 @@ def converge_requests(client, request_ids, target, check_mode=False, workers=1, 
     makes the extra ones). A request that cannot get there does not stop the others; its failure is
     recorded. An error every request would meet (no connection, TLS, a refused login) stops the rest.
     """
+    check_workers(workers)
     known = search_states(client, request_ids, target) if should_search(read_strategy, len(request_ids)) else {}
     pool = ClientPool(client, new_client, workers)
     stop = StopFlag()

@@ -17,6 +17,9 @@ from __future__ import annotations
 import random
 import time
 
+# The retries and retry_delay options' defaults: three more attempts, the first after about a second.
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_DELAY = 1.0
 # A server's Retry-After is honoured up to this many seconds.
 MAX_RETRY_AFTER = 60
 # Exponential backoff never waits longer than this.
@@ -35,7 +38,7 @@ def parse_retry_after(value):
 class RetryPolicy(object):
     """`retries` more attempts after the first, waiting `delay` * 2^(attempt - 1) plus jitter, or what Retry-After asks."""
 
-    def __init__(self, retries=3, delay=1.0, warn=None, sleep=time.sleep, jitter=random.random):
+    def __init__(self, retries=DEFAULT_RETRIES, delay=DEFAULT_RETRY_DELAY, warn=None, sleep=time.sleep, jitter=random.random):
         self.retries = max(0, retries)
         self.delay = max(0.0, delay)
         self._warn = warn or (lambda message: None)

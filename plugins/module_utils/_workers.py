@@ -17,6 +17,17 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError
+
+# The most workers a task may ask for: each is a connection and a login on the CM server, which serves people too.
+MAX_WORKERS = 16
+
+
+def check_workers(workers):
+    """Refuse a workers value outside 1..MAX_WORKERS, before any traffic."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise CmInputError('workers must be between 1 and %d, not %r' % (MAX_WORKERS, workers))
+
 
 class ClientPool(object):
     """Lends each worker a client of its own: `first` (the module's client) and at most `size - 1` more made by `new_client`."""
@@ -65,8 +76,12 @@ class StopFlag(object):
 
 
 def map_in_order(work, items, workers):
-    """[work(item) for item in items], run by up to `workers` threads; the results keep the order of `items`."""
-    if workers <= 1 or len(items) <= 1:
+    """[work(item) for item in items], run by up to `workers` threads; the results keep the order of `items`.
+
+    Never more threads (so never more connections) than items.
+    """
+    workers = min(workers, len(items))
+    if workers <= 1:
         return [work(item) for item in items]
     with ThreadPoolExecutor(max_workers=workers) as executor:
         return list(executor.map(work, items))

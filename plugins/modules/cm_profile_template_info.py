@@ -106,6 +106,7 @@ from ansible_collections.mim.cm.plugins.module_utils._client import (
     CmClient,
     missing_libraries,
 )
+from ansible_collections.mim.cm.plugins.module_utils._secrets import protect_secrets
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmError
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES, policy_facts
 from ansible_collections.mim.cm.plugins.module_utils._request_model import lower_guids
@@ -139,6 +140,7 @@ def run(module, client):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    protect_secrets(module)  # before anything can warn or fail: masks every form of the passwords
     for library, import_error in missing_libraries():
         module.fail_json(msg=missing_required_lib(library), exception=import_error)
 

@@ -64,6 +64,7 @@ options:
       - With O(ids), how many requests to handle at once. Each worker keeps its own authenticated connection,
         so a task costs one NTLM handshake per worker, not per request.
       - V(1) handles the list one request at a time. The results keep the order of O(ids) whatever the value.
+      - At most V(16); never more connections are opened than there are requests.
     type: int
     default: 4
   read_strategy:
@@ -430,6 +431,7 @@ from ansible_collections.mim.cm.plugins.module_utils._client import (
     CmClient,
     missing_libraries,
 )
+from ansible_collections.mim.cm.plugins.module_utils._secrets import protect_secrets
 from ansible_collections.mim.cm.plugins.module_utils._converge import converge_request, converge_requests
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmError, CmInputError, CmRequestStateError
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES, Purpose, completed_after, type_code_for
@@ -579,6 +581,7 @@ def main():
         required_one_of=[('id', 'ids', 'type')],
         supports_check_mode=True,
     )
+    protect_secrets(module)  # before anything can warn or fail: masks every form of the passwords
     for library, import_error in missing_libraries():
         module.fail_json(msg=missing_required_lib(library), exception=import_error)
 

@@ -217,6 +217,7 @@ from ansible_collections.mim.cm.plugins.module_utils._client import (
     CmClient,
     missing_libraries,
 )
+from ansible_collections.mim.cm.plugins.module_utils._secrets import protect_secrets
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmError, CmRequestStateError
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES
 from ansible_collections.mim.cm.plugins.module_utils._request_model import normalize_guid, request_facts
@@ -320,6 +321,7 @@ def main():
         mutually_exclusive=[('id', option) for option in SEARCH_OPTIONS],
         supports_check_mode=True,
     )
+    protect_secrets(module)  # before anything can warn or fail: masks every form of the passwords
     for library, import_error in missing_libraries():
         module.fail_json(msg=missing_required_lib(library), exception=import_error)
 

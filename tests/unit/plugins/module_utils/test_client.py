@@ -77,18 +77,36 @@ def test_ntlm_needs_username_and_password(username, password):
     assert 'username and password are required' in caught.value.message
 
 
-class FakeResponse(object):
-    """What _api_error reads of a requests.Response."""
+class FakeRaw(object):
+    """What the client reads of urllib3's streamed response: read1(), in pieces of at most `piece` bytes."""
 
-    def __init__(self, status_code, reason, text, headers=None):
+    def __init__(self, body, piece=None):
+        self.body = body
+        self.piece = piece
+
+    def read1(self, amount, decode_content=True):
+        size = min(amount, self.piece or amount)
+        chunk, self.body = self.body[:size], self.body[size:]
+        return chunk
+
+
+class FakeResponse(object):
+    """What the client reads of a requests.Response (streamed: the body comes from raw)."""
+
+    def __init__(self, status_code, reason, text, headers=None, body=None):
         self.status_code = status_code
         self.reason = reason
         self.text = text
-        self.content = text.encode()
+        self.content = text.encode() if body is None else body
         self.headers = headers or {}
+        self.raw = FakeRaw(self.content)
+        self.closed = False
 
     def json(self):
         return json.loads(self.text)
+
+    def close(self):
+        self.closed = True
 
 
 def test_api_error_carries_method_path_status_message_and_correlation_id():

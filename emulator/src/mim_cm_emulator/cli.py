@@ -1,0 +1,157 @@
+"""The command line: `mim-cm-emulator --state-dir DIR ...` (or `python -m mim_cm_emulator`). Prints the base URL as
+the first line on stdout once listening, writes everything else to stderr, stops cleanly on SIGTERM or SIGINT.
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import signal
+import sys
+
+from .admin import AdminDoor, InFlight
+from .api import CMApi
+from .auth import AUTH_SCHEMES
+from .common import APP_ROOT, log
+from .faults import FaultBook, parse_fault_rules
+from .server import EmulatorServer, ExchangeLog
+from .store import load_seed, RequestStore, TemplateCatalog, UserDirectory
+from .tls import TlsMaterial
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+# The seed and users the emulator starts with when none are given (made-up names, GUIDs and passwords).
+DEFAULT_SEED = os.path.join(DATA_DIR, "seed.json")
+DEFAULT_USERS = os.path.join(DATA_DIR, "users.txt")
+
+
+def parse_args(argv):
+    """The command line (see the emulator guide)."""
+    parser = argparse.ArgumentParser(prog="mim-cm-emulator", description="Emulate the MIM CM REST API on loopback, for tests.")
+    parser.add_argument("--state-dir", required=True, help="where ca.pem, url, emulator.pid and exchanges.jsonl go (created if needed)")
+    parser.add_argument("--seed", default=DEFAULT_SEED, help="seed JSON: users' GUIDs, read-only users, requests, profile templates and their policies (default: %(default)s)")
+    parser.add_argument("--users", default=DEFAULT_USERS, help="NTLM users file, DOMAIN:USER:PASSWORD a line (default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    parser.add_argument("--plain-http", action="store_true", help="serve plain HTTP instead of TLS (no channel bindings)")
+    parser.add_argument("--read-only-user", action="append", metavar="NAME",
+                        help="DOMAIN\\user who gets 403 on PUT and POST; repeatable; replaces the seed's read_only_users")
+    parser.add_argument("--unknown-request", choices=("204", "404", "403"), default="204", help="answer to GET of an unknown GUID (default: 204)")
+    parser.add_argument("--empty-search", choices=("204", "array"), default="204", help="answer to a search without match (default: 204)")
+    parser.add_argument("--put-response", choices=("200", "204"), default="200", help="answer to a successful PUT (default: 200 with the Request)")
+    parser.add_argument("--request-types", choices=("emulator", "documented"), default="emulator",
+                        help="request types POST takes: all twelve names, the undocumented ones with the emulator's own numbers "
+                             "from 101 (default), or only the documented Enroll (1) and Unblock (5)")
+    parser.add_argument("--api-disabled", action="store_true", help="Clm.WebApi.Enabled off: every API path answers 404")
+    parser.add_argument("--fault", action="append", default=[], metavar="JSON",
+                        help="a fault rule (JSON object) or a list of rules, loaded at start; repeatable (see the emulator guide)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
+                        help="delay every API exchange, 401 legs included, by MS milliseconds (a network round trip; default 0)")
+    parser.add_argument("--cert-hostname", action="append", metavar="NAME",
+                        help="issue the server certificate for NAME instead of 127.0.0.1 and localhost; repeatable")
+    parser.add_argument("--channel-binding", choices=("require", "accept", "off"), default="require",
+                        help="channel bindings over TLS (NTLM and Kerberos): require them (default), check them when sent (accept), or ignore them (off)")
+    parser.add_argument("--auth", choices=tuple(AUTH_SCHEMES), default="both",
+                        help="the schemes offered in WWW-Authenticate: NTLM only (raw NTLM), Negotiate only (SPNEGO: Kerberos "
+                             "or NTLM inside it), or both (default, as IIS: Negotiate, then NTLM)")
+    parser.add_argument("--keytab", metavar="FILE",
+                        help="the Kerberos keytab of the HTTP/<host> service principal (sets KRB5_KTNAME; default: KRB5_KTNAME "
+                             "from the environment); Kerberos also needs KRB5_CONFIG and the Python gssapi and krb5 libraries")
+    args = parser.parse_args(argv)
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must be 0 or more")
+    if args.plain_http and args.cert_hostname:
+        parser.error("--cert-hostname needs TLS; it cannot be combined with --plain-http")
+    args.fault_rules = []
+    for text in args.fault:
+        try:
+            args.fault_rules.extend(parse_fault_rules(json.loads(text)))
+        except ValueError as error:  # FaultError is a ValueError, and so is bad JSON
+            parser.error(f"--fault {text}: {error}")
+    if args.host != "localhost":
+        try:
+            loopback = ipaddress.IPv4Address(args.host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            parser.error("--host must be localhost or an IPv4 loopback address")
+    return args
+
+
+def kerberos_status():
+    """One line on what Kerberos inside Negotiate can do here: the keytab and the libraries, or why not."""
+    try:
+        import gssapi  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
+        import krb5  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
+    except ImportError as error:
+        return f"Kerberos unavailable ({error}: pip install 'pyspnego[kerberos]'); NTLM inside SPNEGO only"
+    keytab = os.environ.get("KRB5_KTNAME")
+    if not keytab:
+        return "Kerberos with the default keytab (no KRB5_KTNAME, no --keytab)"
+    return f"Kerberos with keytab {keytab} (krb5.conf: {os.environ.get('KRB5_CONFIG', 'the system default')})"
+
+
+def main(argv=None):
+    """Start the emulator, print its URL, serve until SIGTERM or SIGINT; return the exit code."""
+    args = parse_args(argv)
+    try:
+        seed = load_seed(args.seed)
+        users_file = os.path.abspath(args.users)
+        read_only = args.read_only_user if args.read_only_user is not None else seed["read_only_users"]
+        users = UserDirectory(users_file, seed["users"], read_only)
+        store = RequestStore(seed["requests"])
+        templates = TemplateCatalog(seed["profile_templates"])
+    except (OSError, ValueError) as error:
+        log(f"error: {error}")
+        return 2
+    os.environ["NTLM_USER_FILE"] = users_file  # pyspnego's NTLM acceptor reads its users from here
+    if args.keytab:
+        if not os.path.isfile(args.keytab):
+            log(f"error: --keytab {args.keytab}: no such file")
+            return 2
+        os.environ["KRB5_KTNAME"] = "FILE:" + os.path.abspath(args.keytab)
+
+    state_dir = os.path.abspath(args.state_dir)
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+        tls = None if args.plain_http else TlsMaterial(state_dir, args.host, args.cert_hostname)
+        exchanges = ExchangeLog(os.path.join(state_dir, "exchanges.jsonl"))
+        admin = AdminDoor(store, FaultBook(args.fault_rules), InFlight())
+        server = EmulatorServer((args.host, args.port), CMApi(store, users, args, templates), admin, users, exchanges, tls, args)
+    except OSError as error:
+        log(f"error: cannot start on {args.host}:{args.port} with state in {state_dir}: {error}")
+        return 2
+    url = f"{'http' if args.plain_http else 'https'}://{args.host}:{server.server_port}{APP_ROOT}"
+    pid_path = os.path.join(state_dir, "emulator.pid")
+    for name, text in (("url", url), ("emulator.pid", str(os.getpid()))):
+        with open(os.path.join(state_dir, name), "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        print(url, flush=True)
+        log(f"MIM CM emulator listening on {url} (state in {state_dir}; read-only users: {', '.join(sorted(read_only)) or 'none'})")
+        if tls:
+            log(f"server certificate for {', '.join(tls.identities)}; channel bindings: {args.channel_binding}")
+        log(f"authentication offered: {', '.join(server.schemes)}; {kerberos_status() if 'Negotiate' in server.schemes else 'no Kerberos'}")
+        if args.latency_ms:
+            log(f"latency: {args.latency_ms:g} ms per API exchange")
+        for rule in args.fault_rules:
+            log(f"fault rule: {rule.describe()}")
+        server.serve_forever()
+    except KeyboardInterrupt as reason:
+        log(f"stopping ({reason})")
+    finally:
+        server.server_close()
+        exchanges.close()
+        if os.path.exists(pid_path):
+            os.remove(pid_path)
+    return 0
+
+
+def run():
+    """The console script's entry point: main(), its result as the exit code."""
+    sys.exit(main())
