@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from conftest import RELIABILITY_COUNTS, connection
+from helpers import READER_LOGIN, READER_PASSWORD, RELIABILITY_COUNTS, connection
 
 APPROVED = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
 COMPLETED = '5eed0008-0000-4000-8000-000000000001'
@@ -273,7 +273,6 @@ def test_an_html_error_page_is_not_retried_and_keeps_its_hint(code, hint, emulat
 
 
 def test_the_403_message_has_no_doubled_full_stop(emulator, run_playbook):
-    from conftest import READER_LOGIN, READER_PASSWORD  # pylint: disable=import-outside-toplevel
     result = run_one(emulator, run_playbook, login=READER_LOGIN, password=READER_PASSWORD)
     assert result['failed'] is True and 'HTTP 403' in result['msg'] and 'Hint: permission denied' in result['msg']
     assert '..' not in result['msg'], result['msg']
