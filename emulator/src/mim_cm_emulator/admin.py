@@ -40,24 +40,27 @@ class AdminDoor:
         self.store = store
         self.faults = faults
         self.in_flight = in_flight
+        # (method, path template under /_emulator/, handler): the documented contract (docs: the admin API), checked
+        # against the guide by a test. {id} is one path segment, passed to the handler.
         self.routes = [
-            ("GET", re.compile(r"requests/?"), self.list_requests),
-            ("GET", re.compile(r"requests/([^/]+)/?"), self.get_request),
-            ("POST", re.compile(r"requests/?"), self.seed_request),
-            ("POST", re.compile(r"requests/([^/]+)/approve/?"), self.approve),
-            ("POST", re.compile(r"requests/([^/]+)/deny/?"), self.deny),
-            ("POST", re.compile(r"requests/([^/]+)/execute/?"), self.execute),
-            ("POST", re.compile(r"reset/?"), self.reset),
-            ("GET", re.compile(r"faults/?"), self.list_faults),
-            ("POST", re.compile(r"faults/?"), self.add_faults),
-            ("DELETE", re.compile(r"faults/?"), self.clear_faults),
-            ("GET", re.compile(r"in-flight/?"), self.count_in_flight),
+            ("GET", "requests", self.list_requests),
+            ("GET", "requests/{id}", self.get_request),
+            ("POST", "requests", self.seed_request),
+            ("POST", "requests/{id}/approve", self.approve),
+            ("POST", "requests/{id}/deny", self.deny),
+            ("POST", "requests/{id}/execute", self.execute),
+            ("POST", "reset", self.reset),
+            ("GET", "faults", self.list_faults),
+            ("POST", "faults", self.add_faults),
+            ("DELETE", "faults", self.clear_faults),
+            ("GET", "in-flight", self.count_in_flight),
         ]
+        self._patterns = [re.compile(re.escape(template).replace(re.escape("{id}"), "([^/]+)") + "/?") for _method, template, _action in self.routes]
 
     def handle(self, method, path, body=b""):
         """Answer one admin call: the first route whose method and pattern match."""
         subpath = path[len(ADMIN_ROOT):]
-        for route_method, pattern, action in self.routes:
+        for (route_method, _template, action), pattern in zip(self.routes, self._patterns):
             match = pattern.fullmatch(subpath)
             if match and route_method == method:
                 return action(*match.groups(), body=body)
