@@ -3,7 +3,8 @@
 #   changelog-lint  antsibull-changelog lint; changelog.yaml has galaxy.yml's version; CHANGELOG.rst is generated
 #   docs-lint       antsibull-docs lint-collection-docs --plugin-docs; the guides match the messages, auth choices and options
 #   docs            the docs site: antsibull-docs reference + docs/docsite guides, Sphinx, offline, warnings fail
-#   galaxy-check    ansible-galaxy collection build; the tarball's files; install into an empty path; demo on it
+#   galaxy-check    ansible-galaxy collection build; the tarball's files; galaxy-importer (what Galaxy runs on upload);
+#                   install into an empty path; demo on it
 #   ee-check        ansible-builder create with the tarball; its introspection finds requirements.txt (and bindep.txt)
 #   ansible-lint    ansible-lint --profile production with the root .ansible-lint
 #   matrix-pythons  compile and import sanity on every target Python of ansible-test
@@ -67,8 +68,10 @@ docs: collection eco-venv ## build the docs site offline into .build/eco/docs/bu
 	$(ECO_ENV) tools/build-docs.sh $(ECO_WORK)/docs $(COLLECTION)
 
 # From the checkout, as a user builds it; the demo runs from the checkout against the installed tarball.
-galaxy-check: venv ## build the Galaxy tarball, check its files, install it, run the demo on it
+galaxy-check: venv eco-venv ## build the Galaxy tarball, check its files, galaxy-importer, install it, run the demo on it
 	$(BIN)/python tools/check_galaxy_build.py $(CURDIR) $(ECO_WORK)/galaxy --demo
+	cd $(ECO_WORK)/galaxy && GALAXY_IMPORTER_CONFIG=$(CURDIR)/tools/galaxy-importer.cfg $(ECO_ENV) \
+	    $(ECO_BIN)/python -m galaxy_importer.main dist/mim-cm-*.tar.gz
 
 ee-check: galaxy-check eco-venv ## ansible-builder create with the tarball: the EE finds the requirements
 	$(ECO_ENV) $(ECO_BIN)/python tools/check_ee.py $(ECO_WORK)/galaxy/dist/mim-cm-*.tar.gz $(ECO_WORK)/ee \

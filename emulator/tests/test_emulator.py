@@ -373,10 +373,168 @@ def test_post_accepts_datacollection_as_a_string_and_a_target(emu):
 
 def test_post_rejects_bad_bodies(emu):
     session = emu.session()
-    for body in ({"profiletemplateuuid": TEMPLATE, "type": "Renew"}, {"type": "Enroll"},
+    for body in ({"profiletemplateuuid": TEMPLATE, "type": "Explode"}, {"type": "Enroll"},
+                 {"profiletemplateuuid": TEMPLATE, "type": "Enroll", "smartcard": "not a guid"},
                  {"profiletemplateuuid": TEMPLATE, "type": "Enroll", "priority": 256},
                  {"profiletemplateuuid": TEMPLATE, "type": "Enroll", "datacollection": "not json"}):
         assert emu.call("POST", "requests", session=session, json=body).status_code == 400, body
+
+
+def test_request_types_documented_takes_only_enroll_and_unblock(start):
+    """The emulator's own numbers for the undocumented types are switchable: --request-types documented refuses them."""
+    emulator = start("--plain-http", "--request-types", "documented")
+    session = emulator.session()
+    for type_name in ("Renew", "Retire"):
+        response = emulator.call("POST", "requests", session=session, json={"profiletemplateuuid": TEMPLATE, "type": type_name})
+        assert response.status_code == 400 and "type must be one of Enroll, Unblock" in response.json()["Message"]
+    assert emulator.call("POST", "requests", session=session, json={"profiletemplateuuid": TEMPLATE, "type": "Unblock"}).status_code == 201
+
+
+# ---- submissions: profile templates, workflow policies, POST rules, the portal's part -----------
+
+WIFI = "7e3a0000-0000-4000-8000-000000000001"  # Enroll needs no approval
+VPN = "7e3a0000-0000-4000-8000-000000000002"  # Enroll: one approval, Reason required; Renew disabled
+BADGE = "7e3a0000-0000-4000-8000-000000000003"  # smart card; Enroll disabled
+TEMPLATES = {TEMPLATE: "User Certificate", WIFI: "Wifi", VPN: "VPN User", BADGE: "Legacy Badge"}
+VPN_ENROLL = {"ApprovalsNeeded": 1, "CollectComments": True, "Enabled": True, "SelfServiceEnabled": True, "EnrollAgentRequired": False,
+              "PolicyDataCollection": [{"Name": "Reason", "Required": True}, {"Name": "Manager", "Required": False}]}
+
+
+def submit(emulator, template, type_name="Enroll", user=ADMIN, **fields):
+    return emulator.call("POST", "requests", user=user, json=dict(fields, profiletemplateuuid=template, type=type_name))
+
+
+def created_id(response):
+    assert response.status_code == 201, response.text
+    return re.fullmatch(rf"api/v1\.0/requests/({GUID})", response.json()).group(1)
+
+
+def test_profile_templates_are_listed_and_read_by_any_user(emu):
+    session = emu.session(READER)
+    listed = emu.call("GET", "profiletemplates", session=session)
+    assert listed.status_code == 200
+    assert {template["Uuid"]: template["Name"] for template in listed.json()} == TEMPLATES
+    assert all(list(template)[:3] == ["Uuid", "Name", "IsSmartcard"] and "policies" not in template and "_comment" not in template
+               for template in listed.json())
+    assert emu.call("GET", "profiletemplates", session=session, params={"targetuser": "current"}).json() == listed.json()
+    assert emu.call("GET", "profiletemplates", session=session, params={"targetuser": "someone"}).status_code == 400
+    one = emu.call("GET", f"ProfileTemplates/{BADGE.upper()}", session=session)
+    assert one.status_code == 200 and (one.json()["Name"], one.json()["IsSmartcard"]) == ("Legacy Badge", True)
+    assert emu.call("GET", f"profiletemplates/{UNKNOWN}", session=session).status_code == 204
+    assert emu.call("GET", "profiletemplates/not-a-guid", session=session).status_code == 400
+    assert emu.call("POST", "profiletemplates", session=session, json={}).status_code == 405
+    assert emu.call("GET", f"profiletemplates/{VPN}/policies", session=session).status_code == 404
+
+
+def test_workflow_policy_answers_the_same_on_both_paths(emu):
+    session = logged_in(emu)
+    examples = emu.call("GET", f"profiletemplates/{VPN}/policies/Enroll", session=session)
+    reference = emu.call("GET", f"profiletemplates/{VPN.upper()}/policy/workflow/enroll", session=session)
+    assert examples.status_code == reference.status_code == 200 and examples.content == reference.content
+    assert list(examples.json()) == list(VPN_ENROLL) and examples.json() == VPN_ENROLL
+    assert emu.call("GET", f"profiletemplates/{VPN}/policies/Renew", session=session).json()["Enabled"] is False
+    no_policy = emu.call("GET", f"profiletemplates/{WIFI}/policies/Revoke", session=session).json()
+    assert no_policy == dict(VPN_ENROLL, ApprovalsNeeded=0, CollectComments=False, Enabled=False, PolicyDataCollection=[])
+    assert emu.call("GET", f"profiletemplates/{VPN}/policies/Explode", session=session).status_code == 400
+    assert emu.call("GET", f"profiletemplates/{UNKNOWN}/policies/Enroll", session=session).status_code == 204
+
+
+def test_a_new_request_is_pending_or_approved_as_its_policy_needs_approvals(emu):
+    before = len(emu.exchanges())
+    approved = created_id(submit(emu, WIFI))
+    pending = created_id(submit(emu, VPN, datacollection=[{"Reason": "new hire"}], comment="VPN for a new hire"))
+    assert emu.stored_request(approved)["Status"] == 3 and emu.stored_request(pending)["Status"] == 16
+    assert emu.stored_request(pending)["DataCollection"] == [{"Name": "Reason", "Value": "new hire"}]
+    assert emu.applied_posts(since=before) == 2
+    assert [(e["status"], e["applied"]) for e in emu.api_calls()[-2:]] == [(201, True), (201, True)]
+
+
+def test_a_post_takes_datacollection_as_a_string_and_priority_as_a_string(emu):
+    request_id = created_id(submit(emu, VPN, datacollection='[{"Reason": "rotation"}, {"Manager": "CONTOSO\\\\boss"}]', priority="4"))
+    stored = emu.stored_request(request_id)
+    assert stored["Priority"] == 4 and stored["DataCollection"] == [{"Name": "Reason", "Value": "rotation"}, {"Name": "Manager", "Value": "CONTOSO\\boss"}]
+
+
+@pytest.mark.parametrize("template, type_name, fields, reason", [
+    (UNKNOWN, "Enroll", {}, f"The profile template {UNKNOWN} could not be found."),
+    (BADGE, "Enroll", {}, "The Enroll workflow policy of the profile template 'Legacy Badge' is disabled."),
+    (VPN, "Renew", {}, "The Renew workflow policy of the profile template 'VPN User' is disabled."),
+    (WIFI, "Revoke", {}, "The Revoke workflow policy of the profile template 'Wifi' is disabled."),  # no policy at all
+    (VPN, "Enroll", {"datacollection": [{"Manager": "x"}]}, "item(s) Reason required by the Enroll workflow policy"),
+    (VPN, "Enroll", {"datacollection": [{"reason": "  "}]}, "item(s) Reason required by the Enroll workflow policy"),
+], ids=["unknown-template", "disabled-template-policy", "disabled-type-policy", "no-policy", "missing-item", "blank-item"])
+def test_a_post_the_policy_refuses_is_a_500_with_a_correlation_id_and_creates_nothing(emu, template, type_name, fields, reason):
+    before = len(emu.exchanges())
+    response = submit(emu, template, type_name, **fields)
+    assert response.status_code == 500
+    match = CORRELATION.match(response.json()["Message"])
+    assert match and reason in response.json()["Message"] and match.group(1) in emu.stderr()
+    assert len(emu.admin("GET", "requests").json()) == SEEDED_COUNT
+    assert emu.applied_posts(since=before) == 0 and (last_call(emu)["status"], last_call(emu)["applied"]) == (500, False)
+
+
+def test_a_read_only_user_gets_403_before_any_policy_check(emu):
+    assert submit(emu, UNKNOWN, user=READER).status_code == 403
+    assert submit(emu, WIFI, user=READER).status_code == 403
+    assert len(emu.admin("GET", "requests").json()) == SEEDED_COUNT
+
+
+def test_undocumented_types_get_the_emulators_own_numbers_and_smartcards_are_kept(emu):
+    retire = emu.stored_request(created_id(submit(emu, WIFI, "Retire")))
+    assert (retire["RequestType"], retire["Status"], retire["IsSmartcard"]) == (108, 3, False)
+    card = "c0000000-0000-4000-8000-00000000000c"
+    unblock = emu.stored_request(created_id(submit(emu, BADGE, "Unblock", smartcard=card.upper())))
+    assert (unblock["RequestType"], unblock["Status"], unblock["IsSmartcard"], unblock["OldSmartcardUuid"]) == (5, 3, True, card.upper())
+
+
+def test_the_portal_approves_denies_and_executes_through_the_admin_door(emu):
+    first, second = (created_id(submit(emu, VPN, datacollection=[{"Reason": "r"}])) for _request in range(2))
+    assert emu.approve(first)["Status"] == 3
+    with pytest.raises(ValueError, match="is Approved, not Pending"):
+        emu.approve(first)
+    assert emu.deny(second)["Status"] == 4
+    with pytest.raises(ValueError, match="is Denied, not Approved"):
+        emu.execute(second)
+    assert emu.execute(first)["Status"] == 18
+    done = emu.execute(first, complete=True)
+    assert done["Status"] == 8 and COMPLETED_TIME.match(done["Completed"])
+    assert emu.call("GET", f"requests/{first}").json() == done  # the API sees what the portal did
+    straight = created_id(submit(emu, WIFI))
+    assert emu.execute(straight, complete=True)["Status"] == 8  # Approved straight to Completed
+    assert emu.admin("POST", f"requests/{UNKNOWN}/approve").status_code == 404
+    assert requests.post(f"{emu.root}/_emulator/requests/{BY_STATUS[3]}/execute", data=b'{"complete": "yes"}',
+                         verify=emu.verify, timeout=10).status_code == 400
+
+
+def test_one_request_is_seeded_through_the_admin_door_until_reset(emu):
+    seeded = emu.seed_request({"Status": 16, "RequestType": 1, "ProfileTemplateUuid": VPN, "TargetUserUuid": READER_GUID,
+                               "Submitted": "now-2h", "DataCollection": [{"Name": "Reason", "Value": "seeded"}]})
+    assert re.fullmatch(GUID, seeded["Uuid"]) and list(seeded) == FIELDS and COMPLETED_TIME.match(seeded["Submitted"])
+    assert emu.call("GET", f"requests/{seeded['Uuid']}").json() == seeded
+    given = emu.seed_request({"Uuid": "5eed0016-0000-4000-8000-0000000000ff", "Status": 16})
+    assert given["Uuid"] == "5eed0016-0000-4000-8000-0000000000ff"
+    with pytest.raises(ValueError, match="exists already"):
+        emu.seed_request({"Uuid": given["Uuid"].upper()})
+    with pytest.raises(ValueError, match="unknown field 'Colour'"):
+        emu.seed_request({"Colour": "blue"})
+    assert emu.approve(given["Uuid"])["Status"] == 3
+    emu.reset()
+    assert len(emu.admin("GET", "requests").json()) == SEEDED_COUNT
+
+
+@pytest.mark.parametrize("templates, message", [
+    ([{"Uuid": WIFI}], "needs a GUID Uuid and a Name"),
+    ([{"Uuid": WIFI, "Name": "W", "policies": {"Explode": {}}}], "'Explode' is not a request type"),
+    ([{"Uuid": WIFI, "Name": "W", "policies": {"Enroll": {"ApprovalsNeeded": -1}}}], "ApprovalsNeeded must be"),
+    ([{"Uuid": WIFI, "Name": "W", "policies": {"Enroll": {"PolicyDataCollection": [{"Name": "R", "Required": "yes"}]}}}], "PolicyDataCollection"),
+    ([{"Uuid": WIFI, "Name": "W"}, {"Uuid": WIFI.upper(), "Name": "X"}], "duplicate profile template GUID"),
+], ids=["no-name", "unknown-type", "negative-approvals", "required-not-bool", "duplicate"])
+def test_a_bad_template_in_the_seed_exits_2(tmp_path, templates, message):
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps({"profile_templates": templates}), encoding="utf-8")
+    result = subprocess.run([*EMULATOR_COMMAND, "--state-dir", str(tmp_path / "state"), "--seed", str(seed_file)],
+                            capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 2 and result.stdout == "" and message in result.stderr
 
 
 # ---- switches ----------------------------------------------------------------------------------

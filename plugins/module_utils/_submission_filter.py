@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError
 
@@ -33,7 +34,7 @@ _TIMESTAMP_RE = re.compile(
 )
 
 
-def parse_duration(text, option_name='older_than'):
+def parse_duration(text: Any, option_name: str = 'older_than') -> datetime.timedelta:
     """`30d`, `12h` or `90m` as a timedelta; anything else is a CmInputError."""
     match = _DURATION_RE.match(text) if isinstance(text, str) else None
     if not match:
@@ -42,7 +43,7 @@ def parse_duration(text, option_name='older_than'):
     return datetime.timedelta(**{_DURATION_UNITS[match.group(2).lower()]: int(match.group(1))})
 
 
-def parse_timestamp(text, option_name='submitted_before'):
+def parse_timestamp(text: Any, option_name: str = 'submitted_before') -> datetime.datetime:
     """An ISO 8601 date or date and time as an aware datetime; no offset means UTC."""
     match = _TIMESTAMP_RE.match(text) if isinstance(text, str) else None
     if not match:
@@ -58,7 +59,7 @@ def parse_timestamp(text, option_name='submitted_before'):
         raise CmInputError('%s %r is not a valid date: %s' % (option_name, text, exc))
 
 
-def _timezone(offset):
+def _timezone(offset: Optional[str]) -> datetime.timezone:
     if not offset or offset.upper() == 'Z':
         return UTC
     digits = offset[1:].replace(':', '')
@@ -69,12 +70,13 @@ def _timezone(offset):
 class SubmissionWindow(object):
     """Requests submitted at or after `after` and before `before` (either may be None: unbounded)."""
 
-    def __init__(self, before=None, after=None):
+    def __init__(self, before: Optional[datetime.datetime] = None, after: Optional[datetime.datetime] = None) -> None:
         self.before = before
         self.after = after
 
     @classmethod
-    def from_options(cls, older_than=None, submitted_before=None, submitted_after=None, now=None):
+    def from_options(cls, older_than: Optional[str] = None, submitted_before: Optional[str] = None,
+                     submitted_after: Optional[str] = None, now: Optional[datetime.datetime] = None) -> 'SubmissionWindow':
         """The window the module options describe; `older_than` and `submitted_before` together keep the earlier bound."""
         bounds = []
         if older_than is not None:
@@ -85,10 +87,10 @@ class SubmissionWindow(object):
         return cls(before=min(bounds) if bounds else None, after=after)
 
     @property
-    def is_open(self):
+    def is_open(self) -> bool:
         return self.before is None and self.after is None
 
-    def contains(self, facts):
+    def contains(self, facts: Dict[str, Any]) -> bool:
         """Whether the request (facts) was submitted inside the window; one without a readable time is not."""
         if self.is_open:
             return True
@@ -102,5 +104,5 @@ class SubmissionWindow(object):
             return False
         return True
 
-    def select(self, requests):
+    def select(self, requests: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         return [facts for facts in requests if self.contains(facts)]

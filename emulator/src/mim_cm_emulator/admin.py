@@ -8,6 +8,7 @@ import threading
 from .common import ADMIN_ROOT, json_or_none, log
 from .faults import FaultError, parse_fault_rules
 from .replies import json_reply, message_reply, no_content
+from .store import ChangeRefused, SeedError, STATUS_NAMES
 
 
 class InFlight:
@@ -39,20 +40,27 @@ class AdminDoor:
         self.store = store
         self.faults = faults
         self.in_flight = in_flight
+        # (method, path template under /_emulator/, handler): the documented contract (docs: the admin API), checked
+        # against the guide by a test. {id} is one path segment, passed to the handler.
         self.routes = [
-            ("GET", re.compile(r"requests/?"), self.list_requests),
-            ("GET", re.compile(r"requests/([^/]+)/?"), self.get_request),
-            ("POST", re.compile(r"reset/?"), self.reset),
-            ("GET", re.compile(r"faults/?"), self.list_faults),
-            ("POST", re.compile(r"faults/?"), self.add_faults),
-            ("DELETE", re.compile(r"faults/?"), self.clear_faults),
-            ("GET", re.compile(r"in-flight/?"), self.count_in_flight),
+            ("GET", "requests", self.list_requests),
+            ("GET", "requests/{id}", self.get_request),
+            ("POST", "requests", self.seed_request),
+            ("POST", "requests/{id}/approve", self.approve),
+            ("POST", "requests/{id}/deny", self.deny),
+            ("POST", "requests/{id}/execute", self.execute),
+            ("POST", "reset", self.reset),
+            ("GET", "faults", self.list_faults),
+            ("POST", "faults", self.add_faults),
+            ("DELETE", "faults", self.clear_faults),
+            ("GET", "in-flight", self.count_in_flight),
         ]
+        self._patterns = [re.compile(re.escape(template).replace(re.escape("{id}"), "([^/]+)") + "/?") for _method, template, _action in self.routes]
 
     def handle(self, method, path, body=b""):
         """Answer one admin call: the first route whose method and pattern match."""
         subpath = path[len(ADMIN_ROOT):]
-        for route_method, pattern, action in self.routes:
+        for (route_method, _template, action), pattern in zip(self.routes, self._patterns):
             match = pattern.fullmatch(subpath)
             if match and route_method == method:
                 return action(*match.groups(), body=body)
@@ -66,6 +74,47 @@ class AdminDoor:
         """GET /_emulator/requests/{id}: one request, 404 if unknown."""
         request = self.store.get(guid)
         return json_reply(200, request) if request else message_reply(404, f"No request {guid}.")
+
+    def seed_request(self, body, **_unused):
+        """POST /_emulator/requests: store one request given as in the seed (Uuid made up if absent); 201 with it."""
+        value = json_or_none(body)
+        try:
+            request = self.store.add(value)
+        except SeedError as error:
+            taken = "exists already" in str(error)
+            return message_reply(409 if taken else 400, f"Invalid request: {error}")
+        log(f"request seeded: {request['Uuid']} ({STATUS_NAMES.get(request['Status'], request['Status'])})")
+        return json_reply(201, request)
+
+    def approve(self, guid, **_unused):
+        """POST /_emulator/requests/{id}/approve: as an approver in the CM portal, Pending -> Approved."""
+        return self.portal_action(guid, ("Pending",), "Approved")
+
+    def deny(self, guid, **_unused):
+        """POST /_emulator/requests/{id}/deny: as an approver in the CM portal, Pending -> Denied."""
+        return self.portal_action(guid, ("Pending",), "Denied")
+
+    def execute(self, guid, body, **_unused):
+        """POST /_emulator/requests/{id}/execute: the enrollment starts, Approved -> Executing; with {"complete": true}
+        it also ends, Approved or Executing -> Completed."""
+        value = json_or_none(body) if body else {}
+        complete = value.get("complete", False) if isinstance(value, dict) else None
+        if not isinstance(complete, bool) or set(value) - {"complete"}:
+            return message_reply(400, 'The body must be empty or {"complete": true or false}.')
+        if complete:
+            return self.portal_action(guid, ("Approved", "Executing"), "Completed")
+        return self.portal_action(guid, ("Approved",), "Executing")
+
+    def portal_action(self, guid, allowed, result):
+        """Change a request as the portal would: 200 with it; 404 for no such request; 409 from another status."""
+        try:
+            request = self.store.portal_action(guid, allowed, result)
+        except ChangeRefused as refusal:
+            return message_reply(409, f"Cannot make the request {result}: {refusal}.")
+        if request is None:
+            return message_reply(404, f"No request {guid}.")
+        log(f"request {request['Uuid']} is now {result} (admin door, as the CM portal)")
+        return json_reply(200, request)
 
     def reset(self, **_unused):
         """POST /_emulator/reset: back to the seed, and no fault rules."""

@@ -1,5 +1,6 @@
 """The MIM CM REST API routes under /CertificateManagement/api/v1.0/: no sockets here, method, path, query,
-body and user in, a Reply out. Behaviour switches from the command line (unknown GUID, empty search, PUT answer).
+body and user in, a Reply out: requests (read, search, change, create) and profile templates with their workflow
+policies. Behaviour switches from the command line (unknown GUID, empty search, PUT answer, request type numbers).
 """
 
 import json
@@ -7,15 +8,18 @@ from urllib.parse import parse_qsl
 
 from .common import API_V1, APP_ROOT, guid_key, lower_keys
 from .replies import ApiError, bad_request, json_reply, message_reply, no_content, server_error
-from .store import ChangeRefused, REQUEST_TYPES, STATUS, TRANSITIONS
+from .store import ALL_REQUEST_TYPES, ChangeRefused, REQUEST_TYPES, STATUS, TemplateCatalog, TRANSITIONS
 
 
 class CMApi:
     """The /CertificateManagement/api/v1.0/ routes, with the behaviour switches from the command line."""
 
-    def __init__(self, store, users, options):
+    def __init__(self, store, users, options, templates=None):
         self.store = store
         self.users = users
+        self.templates = templates or TemplateCatalog([])
+        # The request types POST takes, and their numbers: the documented two, or all with the emulator's own numbers.
+        self.request_types = REQUEST_TYPES if getattr(options, "request_types", "emulator") == "documented" else ALL_REQUEST_TYPES
         self.unknown_request = options.unknown_request
         self.empty_search = options.empty_search
         self.put_response = options.put_response
@@ -30,6 +34,8 @@ class CMApi:
         if self.api_disabled or not lowered.startswith(API_V1.lower()):
             return not_found
         route = lowered[len(API_V1):].rstrip("/").split("/")
+        if route[0] == "profiletemplates":
+            return self.handle_templates(method, path, query, route, user, not_found)
         if route[0] != "requests" or len(route) > 2:
             return not_found
         routes = {"GET": self.search, "POST": self.create} if len(route) == 1 else {"GET": self.get, "PUT": self.change}
@@ -46,16 +52,63 @@ class CMApi:
         except ApiError as error:
             return error.reply
 
+    def handle_templates(self, method, path, query, route, user, not_found):
+        """GET profiletemplates[?targetuser=current], profiletemplates/{id}, and the workflow policy of a template for a
+        request type: profiletemplates/{id}/policies/{type} (the examples' form) or .../policy/workflow/{type} (the
+        reference's form), the same answer."""
+        parts = path.rstrip("/").split("/")[-len(route):]  # as sent: the GUID and type in their own case
+        type_name = None
+        if len(route) == 4 and route[2] == "policies":
+            type_name = parts[3]
+        elif len(route) == 5 and route[2:4] == ["policy", "workflow"]:
+            type_name = parts[4]
+        elif len(route) > 2:
+            return not_found
+        if method != "GET":
+            return message_reply(405, f"The requested resource does not support http method '{method}'.")
+        try:
+            return self.list_templates(query) if len(route) == 1 else self.get_template(parts[1], type_name, user)
+        except ApiError as error:
+            return error.reply
+
+    def get_template(self, guid, type_name, user):
+        """GET profiletemplates/{id} (type_name None), or the template's workflow policy for that request type."""
+        if guid_key(guid) is None:
+            return message_reply(400, f"The request is invalid. '{guid}' is not a valid value for the parameter 'id' of type 'System.Guid'.")
+        template = self.templates.get(guid)
+        if template is None:
+            return self.unknown("profile template", guid, user)
+        if type_name is None:
+            return json_reply(200, template)
+        known = {name.lower(): name for name in ALL_REQUEST_TYPES}.get(type_name.lower())
+        if known is None:
+            raise bad_request(f"'{type_name}' is not a request type; use one of {', '.join(ALL_REQUEST_TYPES)}.")
+        return json_reply(200, self.templates.policy(guid, known))
+
+    def list_templates(self, query):
+        """GET profiletemplates: every template (the emulator does not limit them per user); only targetuser=current."""
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            if key.lower() != "targetuser" or value.lower() != "current":
+                raise bad_request(f"The value '{value}' is not valid for {key}; only targetuser=current is supported.")
+        templates = self.templates.all()
+        if not templates and self.empty_search == "204":
+            return no_content()
+        return json_reply(200, templates)
+
+    def unknown(self, what, guid, user):
+        """The answer for a GUID nothing has (GET): per --unknown-request, 204 by default."""
+        if self.unknown_request == "404":
+            return message_reply(404, f"The {what} {guid} could not be found.")
+        if self.unknown_request == "403":
+            return message_reply(403, f"The user {user} does not have permission to read the {what} {guid}.")
+        return no_content()
+
     def get(self, guid, user, **_unused):
         """GET requests/{id}"""
         request = self.store.get(guid)
         if request is not None:
             return json_reply(200, request)
-        if self.unknown_request == "404":
-            return message_reply(404, f"The request {guid} could not be found.")
-        if self.unknown_request == "403":
-            return message_reply(403, f"The user {user} does not have permission to read the request {guid}.")
-        return no_content()
+        return self.unknown("request", guid, user)
 
     def search(self, query, user, **_unused):
         """GET requests?status=S&targetuser=current"""
@@ -94,23 +147,31 @@ class CMApi:
         return reply
 
     def create(self, body, user, base_url, **_unused):
-        """POST requests {profiletemplateuuid, datacollection, target, type, comment, priority}"""
+        """POST requests {profiletemplateuuid, datacollection, target, type, comment, priority[, smartcard]}
+
+        400 for a body that does not bind; 403 for a read-only user; 500 (with a correlation ID) when the template is
+        unknown, its workflow policy for the type is disabled, or a data item the policy requires is missing. The new
+        request is Pending while the policy needs approvals, Approved when it needs none.
+        """
         fields = lower_keys(parse_json_object(body))
         template = fields.get("profiletemplateuuid")
         if guid_key(template) is None:
             raise bad_request("profiletemplateuuid must be a GUID.")
         type_name = fields.get("type")
-        type_number = {name.lower(): number for name, number in REQUEST_TYPES.items()}.get(type_name.lower()) if isinstance(type_name, str) else None
-        if type_number is None:
-            raise bad_request(f"type must be one of {', '.join(REQUEST_TYPES)}; got {json.dumps(type_name)}.")
+        type_name = {name.lower(): name for name in self.request_types}.get(type_name.lower()) if isinstance(type_name, str) else None
+        if type_name is None:
+            raise bad_request(f"type must be one of {', '.join(self.request_types)}; got {json.dumps(fields.get('type'))}.")
         target = fields.get("target") or self.users.guid(user)
         if guid_key(target) is None:
             raise bad_request("target must be a GUID.")
         comment = fields.get("comment") or ""
         if not isinstance(comment, str):
             raise bad_request("comment must be a string.")
+        smartcard = fields.get("smartcard")
+        if smartcard is not None and guid_key(smartcard) is None:
+            raise bad_request("smartcard must be a GUID.")
         new_request = {
-            "RequestType": type_number,
+            "RequestType": self.request_types[type_name],
             "DataCollection": parse_data_collection(fields.get("datacollection")),
             "OriginatorUserUuid": self.users.guid(user),
             "TargetUserUuid": target,
@@ -118,12 +179,33 @@ class CMApi:
             "Comment": comment,
             "ProfileTemplateUuid": template,
         }
+        if smartcard is not None:
+            new_request["OldSmartcardUuid"] = smartcard  # the card the request acts on (inferred: not in the property table)
         self.check_writer(user, "create requests")
-        request = self.store.create(new_request)
+        status, refusal = self.submission_status(template, type_name, new_request["DataCollection"])
+        if refusal:
+            return server_error(refusal)
+        new_request["IsSmartcard"] = bool(self.templates.get(template).get("IsSmartcard", False))
+        request = self.store.create(new_request, status)
         location = f"api/v1.0/requests/{request['Uuid']}"
         reply = json_reply(201, location, headers=[("Location", f"{base_url}{APP_ROOT}/{location}")])
         reply.applied = True
         return reply
+
+    def submission_status(self, template_id, type_name, data_collection):
+        """(the status a new request starts in, None) or (None, why the server refuses it) from the workflow policy."""
+        template = self.templates.get(template_id)
+        if template is None:
+            return None, f"The profile template {template_id} could not be found."
+        policy = self.templates.policy(template_id, type_name)
+        if not policy["Enabled"]:
+            return None, f"The {type_name} workflow policy of the profile template '{template['Name']}' is disabled."
+        given = {item["Name"].lower() for item in data_collection if isinstance(item["Value"], str) and item["Value"].strip()}
+        missing = [item["Name"] for item in policy["PolicyDataCollection"] if item["Required"] and item["Name"].lower() not in given]
+        if missing:
+            return None, (f"The data collection item(s) {', '.join(missing)} required by the {type_name} workflow policy of the "
+                          f"profile template '{template['Name']}' are missing.")
+        return ("Pending" if policy["ApprovalsNeeded"] > 0 else "Approved"), None
 
     def check_writer(self, user, what):
         """Raise a 403 ApiError for a read-only user."""

@@ -9,13 +9,15 @@ import os
 import signal
 import sys
 
+from . import __version__, control
 from .admin import AdminDoor, InFlight
 from .api import CMApi
 from .auth import AUTH_SCHEMES
 from .common import APP_ROOT, log
+from .control import DETACHED_LOG
 from .faults import FaultBook, parse_fault_rules
 from .server import EmulatorServer, ExchangeLog
-from .store import load_seed, RequestStore, UserDirectory
+from .store import load_seed, RequestStore, TemplateCatalog, UserDirectory
 from .tls import TlsMaterial
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -28,7 +30,12 @@ def parse_args(argv):
     """The command line (see the emulator guide)."""
     parser = argparse.ArgumentParser(prog="mim-cm-emulator", description="Emulate the MIM CM REST API on loopback, for tests.")
     parser.add_argument("--state-dir", required=True, help="where ca.pem, url, emulator.pid and exchanges.jsonl go (created if needed)")
-    parser.add_argument("--seed", default=DEFAULT_SEED, help="seed JSON: users' GUIDs, read-only users, requests (default: %(default)s)")
+    parser.add_argument("--detach", action="store_true",
+                        help="start in the background: return once it is ready, after printing the ready lines; "
+                             f"its stderr goes to {DETACHED_LOG} in the state directory")
+    parser.add_argument("--ready-file", metavar="FILE", help="once ready, write the ready JSON (url, ca_path, pid, ...) to FILE")
+    parser.add_argument("--stop", action="store_true", help="stop the emulator running with this --state-dir (its emulator.pid) and exit")
+    parser.add_argument("--seed", default=DEFAULT_SEED, help="seed JSON: users' GUIDs, read-only users, requests, profile templates and their policies (default: %(default)s)")
     parser.add_argument("--users", default=DEFAULT_USERS, help="NTLM users file, DOMAIN:USER:PASSWORD a line (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
@@ -38,6 +45,9 @@ def parse_args(argv):
     parser.add_argument("--unknown-request", choices=("204", "404", "403"), default="204", help="answer to GET of an unknown GUID (default: 204)")
     parser.add_argument("--empty-search", choices=("204", "array"), default="204", help="answer to a search without match (default: 204)")
     parser.add_argument("--put-response", choices=("200", "204"), default="200", help="answer to a successful PUT (default: 200 with the Request)")
+    parser.add_argument("--request-types", choices=("emulator", "documented"), default="emulator",
+                        help="request types POST takes: all twelve names, the undocumented ones with the emulator's own numbers "
+                             "from 101 (default), or only the documented Enroll (1) and Unblock (5)")
     parser.add_argument("--api-disabled", action="store_true", help="Clm.WebApi.Enabled off: every API path answers 404")
     parser.add_argument("--fault", action="append", default=[], metavar="JSON",
                         help="a fault rule (JSON object) or a list of rules, loaded at start; repeatable (see the emulator guide)")
@@ -54,6 +64,8 @@ def parse_args(argv):
                         help="the Kerberos keytab of the HTTP/<host> service principal (sets KRB5_KTNAME; default: KRB5_KTNAME "
                              "from the environment); Kerberos also needs KRB5_CONFIG and the Python gssapi and krb5 libraries")
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be 0 (a free port) to 65535, not {args.port}")
     if args.latency_ms < 0:
         parser.error("--latency-ms must be 0 or more")
     if args.plain_http and args.cert_hostname:
@@ -88,14 +100,23 @@ def kerberos_status():
 
 
 def main(argv=None):
-    """Start the emulator, print its URL, serve until SIGTERM or SIGINT; return the exit code."""
+    """Start the emulator, print its ready lines, serve until SIGTERM or SIGINT; return the exit code.
+
+    --stop stops the one running with this state directory; --detach starts it in the background.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    if args.stop:
+        return control.stop(os.path.abspath(args.state_dir))
+    if args.detach:
+        return control.start_detached(argv, os.path.abspath(args.state_dir))
     try:
         seed = load_seed(args.seed)
         users_file = os.path.abspath(args.users)
         read_only = args.read_only_user if args.read_only_user is not None else seed["read_only_users"]
         users = UserDirectory(users_file, seed["users"], read_only)
         store = RequestStore(seed["requests"])
+        templates = TemplateCatalog(seed["profile_templates"])
     except (OSError, ValueError) as error:
         log(f"error: {error}")
         return 2
@@ -112,7 +133,7 @@ def main(argv=None):
         tls = None if args.plain_http else TlsMaterial(state_dir, args.host, args.cert_hostname)
         exchanges = ExchangeLog(os.path.join(state_dir, "exchanges.jsonl"))
         admin = AdminDoor(store, FaultBook(args.fault_rules), InFlight())
-        server = EmulatorServer((args.host, args.port), CMApi(store, users, args), admin, users, exchanges, tls, args)
+        server = EmulatorServer((args.host, args.port), CMApi(store, users, args, templates), admin, users, exchanges, tls, args)
     except OSError as error:
         log(f"error: cannot start on {args.host}:{args.port} with state in {state_dir}: {error}")
         return 2
@@ -128,7 +149,11 @@ def main(argv=None):
     try:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        print(url, flush=True)
+        try:
+            control.announce(control.ready_record(url, state_dir, tls, __version__), args.ready_file)
+        except OSError as error:
+            log(f"error: cannot write the --ready-file: {error}")
+            return 2
         log(f"MIM CM emulator listening on {url} (state in {state_dir}; read-only users: {', '.join(sorted(read_only)) or 'none'})")
         if tls:
             log(f"server certificate for {', '.join(tls.identities)}; channel bindings: {args.channel_binding}")

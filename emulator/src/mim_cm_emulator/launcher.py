@@ -152,6 +152,10 @@ class EmulatorProcess(object):
             and (wanted is None or exchange['path'].lower().rstrip('/').endswith(wanted))
         ])
 
+    def applied_posts(self, since=0):
+        """How many POSTs created a request (log lines with applied true), whatever the client saw (see applied_puts)."""
+        return len([exchange for exchange in self.exchanges()[since:] if exchange['method'] == 'POST' and exchange.get('applied')])
+
     def _admin(self, path, method='GET', body=None):
         """One call to the admin side door; the decoded JSON answer, or None for an empty one (204)."""
         parts = urlsplit(self.url)
@@ -168,7 +172,7 @@ class EmulatorProcess(object):
                 message = json.loads(message)['Message']
             except (ValueError, KeyError, TypeError):
                 pass
-            if error.code == 400:
+            if error.code in (400, 409):  # an invalid call, or a request not in a status the action needs
                 raise ValueError(message) from None
             raise
         return json.loads(text) if text else None
@@ -177,7 +181,25 @@ class EmulatorProcess(object):
         """The request as the emulator holds it now (API shape), read through the admin side door."""
         return self._admin('requests/%s' % request_id)
 
-    # --- fault injection and state, through the admin side door (see docs/emulator.md) ------------
+    # --- the CM portal's part, through the admin side door ----------------------------------------
+
+    def approve(self, request_id):
+        """Approve a Pending request as an approver in the CM portal would; return it (now Approved)."""
+        return self._admin('requests/%s/approve' % request_id, 'POST', {})
+
+    def deny(self, request_id):
+        """Deny a Pending request; return it (now Denied)."""
+        return self._admin('requests/%s/deny' % request_id, 'POST', {})
+
+    def execute(self, request_id, complete=False):
+        """Start executing an Approved request (now Executing); with complete, finish it too (now Completed)."""
+        return self._admin('requests/%s/execute' % request_id, 'POST', {'complete': complete})
+
+    def seed_request(self, request):
+        """Store one more request, given as in the seed file (PascalCase fields; a Uuid is made up if absent); return it."""
+        return self._admin('requests', 'POST', request)
+
+    # --- fault injection and state, through the admin side door (see the emulator guide) ----------
 
     def inject(self, rule_or_rules):
         """Append one fault rule (a dict) or a list of them; return every rule now held, with its counts.

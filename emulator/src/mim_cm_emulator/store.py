@@ -26,8 +26,15 @@ STATUS = {"None": 0, "Approved": 3, "Denied": 4, "Completed": 8, "Failed": 9, "P
 STATUS_NAMES = {number: name for name, number in STATUS.items()}
 
 
-# RequestType names with a known number; other numbers may be seeded and are shown as they are.
+# RequestType names with a documented number; other numbers may be seeded and are shown as they are.
 REQUEST_TYPES = {"Enroll": 1, "Unblock": 5}
+# The other names POST accepts (cm-api.md) have no number anywhere in the docs. The emulator gives them numbers
+# of its own, from 101 up so nobody mistakes them for real ones (--request-types documented refuses them instead).
+EMULATOR_REQUEST_TYPES = {
+    "Duplicate": 101, "OfflineUnblock": 102, "OnlineUpdate": 103, "Renew": 104, "Recover": 105, "RecoverOnBehalf": 106,
+    "Reinstate": 107, "Retire": 108, "Revoke": 109, "TemporaryCards": 110,
+}
+ALL_REQUEST_TYPES = dict(REQUEST_TYPES, **EMULATOR_REQUEST_TYPES)
 
 
 # PUT {"status": X}: X -> (statuses it may start from, status it leaves). Everything else is refused.
@@ -142,13 +149,106 @@ def make_request(raw, where="request"):
     return request
 
 
+# A workflow policy: key, default for a policy the seed gives (a type the seed gives no policy for is disabled).
+POLICY_FIELDS = (
+    ("ApprovalsNeeded", 0),
+    ("CollectComments", False),
+    ("Enabled", True),
+    ("SelfServiceEnabled", True),
+    ("EnrollAgentRequired", False),
+    ("PolicyDataCollection", ()),
+)
+
+
+def disabled_policy():
+    """The policy of a request type the template has none for: switched off."""
+    return dict(make_policy({}, "no policy"), Enabled=False)
+
+
+def make_policy(raw, where):
+    """A workflow policy in API key order from a (possibly partial) PascalCase dict, with defaults."""
+    if not isinstance(raw, dict):
+        raise SeedError(f"{where}: a policy must be a JSON object")
+    by_lower = {name.lower(): name for name, _default in POLICY_FIELDS}
+    raw = {key: value for key, value in raw.items() if not key.startswith("_")}  # _: comments
+    unknown = [key for key in raw if key.lower() not in by_lower]
+    if unknown:
+        raise SeedError(f"{where}: unknown policy fields {unknown}; known: {', '.join(by_lower.values())}")
+    given = {by_lower[key.lower()]: value for key, value in raw.items()}
+    policy = {name: given.get(name, copy.deepcopy(default)) for name, default in POLICY_FIELDS}
+    approvals = policy["ApprovalsNeeded"]
+    if isinstance(approvals, bool) or not isinstance(approvals, int) or approvals < 0:
+        raise SeedError(f"{where}: ApprovalsNeeded must be a whole number >= 0, not {approvals!r}")
+    for name in ("CollectComments", "Enabled", "SelfServiceEnabled", "EnrollAgentRequired"):
+        if not isinstance(policy[name], bool):
+            raise SeedError(f"{where}: {name} must be true or false, not {policy[name]!r}")
+    items = []
+    for item in policy["PolicyDataCollection"] if isinstance(policy["PolicyDataCollection"], (list, tuple)) else [None]:
+        folded = lower_keys(item) if isinstance(item, dict) else {}
+        if not isinstance(folded.get("name"), str) or not isinstance(folded.get("required", False), bool) or set(folded) - {"name", "required"}:
+            raise SeedError(f"{where}: PolicyDataCollection must be a list of {{Name, Required (true or false)}}")
+        items.append({"Name": folded["name"], "Required": folded.get("required", False)})
+    policy["PolicyDataCollection"] = items
+    return policy
+
+
+def make_template(raw, where):
+    """(the profile template as the API shows it, its policies by request type name) from a seed entry."""
+    if not isinstance(raw, dict):
+        raise SeedError(f"{where}: a profile template must be a JSON object")
+    template = {key: value for key, value in raw.items() if key.lower() != "policies" and not key.startswith("_")}  # _: comments
+    folded = lower_keys(template)
+    if guid_key(folded.get("uuid")) is None or not isinstance(folded.get("name"), str) or not folded["name"].strip():
+        raise SeedError(f"{where}: a profile template needs a GUID Uuid and a Name")
+    template = dict({"Uuid": folded["uuid"], "Name": folded["name"], "IsSmartcard": False},
+                    **{key: value for key, value in template.items() if key.lower() not in ("uuid", "name")})
+    raw_policies = next((value for key, value in raw.items() if key.lower() == "policies"), {})
+    if not isinstance(raw_policies, dict):
+        raise SeedError(f"{where}: policies must map request type names to policies")
+    type_names = {name.lower(): name for name in ALL_REQUEST_TYPES}
+    policies = {}
+    for type_name, policy in raw_policies.items():
+        if type_name.lower() not in type_names:
+            raise SeedError(f"{where}: policies: {type_name!r} is not a request type; known: {', '.join(ALL_REQUEST_TYPES)}")
+        policies[type_names[type_name.lower()]] = make_policy(policy, f"{where} policies.{type_name}")
+    return template, policies
+
+
+class TemplateCatalog:
+    """The profile templates and their workflow policies: read-only after start-up, so no lock."""
+
+    def __init__(self, seed_templates):
+        self._templates = {}
+        self._policies = {}
+        for template, policies in seed_templates:
+            key = guid_key(template["Uuid"])
+            if key in self._templates:
+                raise SeedError(f"duplicate profile template GUID in the seed: {key}")
+            self._templates[key] = template
+            self._policies[key] = policies
+
+    def all(self):
+        """Every template, in seed order."""
+        return [copy.deepcopy(template) for template in self._templates.values()]
+
+    def get(self, guid):
+        """One template by GUID (any case), or None."""
+        template = self._templates.get(guid_key(guid))
+        return copy.deepcopy(template) if template else None
+
+    def policy(self, guid, type_name):
+        """The workflow policy of this template for this request type name (a disabled one if the seed gives none)."""
+        policies = self._policies.get(guid_key(guid), {})
+        return copy.deepcopy(policies.get(type_name) or disabled_policy())
+
+
 def load_seed(path):
-    """Read the seed file: {"users": {name: guid}, "read_only_users": [name], "requests": [...]}."""
+    """Read the seed file: {"users": {name: guid}, "read_only_users": [name], "requests": [...], "profile_templates": [...]}."""
     with open(path, encoding="utf-8") as handle:
         seed = json.load(handle)
     if not isinstance(seed, dict):
         raise SeedError(f"{path}: the seed must be a JSON object")
-    unknown = [key for key in seed if key not in ("users", "read_only_users", "requests") and not key.startswith("_")]
+    unknown = [key for key in seed if key not in ("users", "read_only_users", "requests", "profile_templates") and not key.startswith("_")]
     if unknown:
         raise SeedError(f"{path}: unknown top-level keys {unknown}")
     users = seed.get("users", {})
@@ -160,10 +260,14 @@ def load_seed(path):
     requests = seed.get("requests", [])
     if not isinstance(requests, list):
         raise SeedError(f"{path}: requests must be a list")
+    templates = seed.get("profile_templates", [])
+    if not isinstance(templates, list):
+        raise SeedError(f"{path}: profile_templates must be a list")
     return {
         "users": users,
         "read_only_users": read_only,
         "requests": [make_request(raw, f"{path} requests[{index}]") for index, raw in enumerate(requests)],
+        "profile_templates": [make_template(raw, f"{path} profile_templates[{index}]") for index, raw in enumerate(templates)],
     }
 
 
@@ -229,11 +333,39 @@ class RequestStore:
                 request["Completed"] = utc_now_text()
             return copy.deepcopy(request)
 
-    def create(self, fields):
-        """Store a new Pending request from API fields; return it."""
-        request = make_request(dict(fields, Uuid=str(uuid.uuid4()), Status=STATUS["Pending"], Submitted=utc_now_text()))
+    def create(self, fields, status="Pending"):
+        """Store a new request (Pending, or the status given) from API fields; return it."""
+        request = make_request(dict(fields, Uuid=str(uuid.uuid4()), Status=STATUS[status], Submitted=utc_now_text()))
         with self._lock:
             self._items[guid_key(request["Uuid"])] = request
+            return copy.deepcopy(request)
+
+    def add(self, raw):
+        """Store one request given as in the seed (a Uuid is made up when it has none); SeedError if invalid or taken."""
+        if isinstance(raw, dict) and not any(key.lower() == "uuid" for key in raw):
+            raw = dict(raw, Uuid=str(uuid.uuid4()))
+        request = make_request(raw, "the request")
+        with self._lock:
+            if guid_key(request["Uuid"]) in self._items:
+                raise SeedError(f"a request {request['Uuid']} exists already")
+            self._items[guid_key(request["Uuid"])] = request
+            return copy.deepcopy(request)
+
+    def portal_action(self, guid, allowed, result):
+        """What the CM portal does to a request (approve, deny, execute): from a status in `allowed` to `result`.
+
+        Returns the request; None if there is no such request; raises ChangeRefused from another status.
+        """
+        with self._lock:
+            request = self._items.get(guid_key(guid))
+            if request is None:
+                return None
+            current = request["Status"]
+            if current not in [STATUS[name] for name in allowed]:
+                raise ChangeRefused(f"the request {request['Uuid']} is {STATUS_NAMES.get(current, current)}, not {' or '.join(allowed)}")
+            request["Status"] = STATUS[result]
+            if result == "Completed":
+                request["Completed"] = utc_now_text()
             return copy.deepcopy(request)
 
 

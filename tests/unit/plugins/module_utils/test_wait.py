@@ -22,6 +22,7 @@ from ansible_collections.mim.cm.plugins.module_utils._wait import (
     wait_until_reached,
     wait_while_in,
 )
+from ansible_collections.mim.cm.tests.unit.conftest import FakeCmClient
 
 PENDING = frozenset(['Pending'])
 
@@ -46,54 +47,44 @@ class FakeClock(object):
         self.now += seconds
 
 
-class FakeRetry(object):
-    def __init__(self, retries):
-        self.retries = retries
+class FakeServer(FakeCmClient):
+    """The shared fake client (tests/unit/conftest.py) in time: each call takes `call_seconds` of the fake clock, and
+    requests change status on a schedule of (seconds after the start, GUID, status name)."""
 
-
-class FakeServer(object):
-    """A client whose requests change status on a schedule (time -> status), and whose every call takes `call_seconds`."""
-
-    def __init__(self, clock, statuses, call_seconds=0.0, schedule=None, timeout=30):
+    def __init__(self, clock, statuses, call_seconds=0.0, schedule=None):
+        super().__init__([{'Uuid': request_id.upper(), 'Status': STATUS_CODES[status], 'RequestType': 1,
+                           'Submitted': '2026-12-01T08:00:00Z'} for request_id, status in statuses.items()], retries=3)
         self.clock = clock
-        self.statuses = dict(statuses)  # id -> status name
-        self.schedule = sorted(schedule or [], key=lambda item: item[0])  # (time offset, id, status)
-        self.call_seconds = call_seconds
-        self.timeout = timeout
-        self.calls = []
-        self.retry = FakeRetry(3)
-        self.retries_seen = []
-        self.fail_next = []  # errors raised by the next calls, in order
-        self.hidden = set()  # requests the searches never return (another account's view): each costs a GET per round
         self.start = clock.now
+        self.call_seconds = call_seconds
+        self.schedule = sorted(schedule or [], key=lambda item: item[0])
+        self.hidden = set()      # requests the searches never return (another account's view): each costs a GET per round
+        self.fail_next = []      # errors raised by the next calls, in order
+        self.retries_seen = []   # the client's retries setting at each call
 
-    def _apply_schedule(self):
-        while self.schedule and self.schedule[0][0] <= self.clock.now - self.start:
-            _offset, request_id, status = self.schedule.pop(0)
-            self.statuses[request_id] = status
+    def facts(self, request_id):
+        return request_facts(self.stored[request_id])
 
-    def _api(self, request_id):
-        return {'Uuid': request_id.upper(), 'Status': STATUS_CODES[self.statuses[request_id]], 'RequestType': 1,
-                'Submitted': '2026-12-01T08:00:00Z'}
-
-    def _call(self, what):
-        self.calls.append(what)
+    def _takes_time(self):
         self.retries_seen.append(self.retry.retries)
         self.clock.now += self.call_seconds
-        self._apply_schedule()
+        while self.schedule and self.schedule[0][0] <= self.clock.now - self.start:
+            _offset, request_id, status = self.schedule.pop(0)
+            self.stored[request_id]['Status'] = STATUS_CODES[status]
+
+    def _answer(self, answer):
         if self.fail_next:
             raise self.fail_next.pop(0)
+        return answer
 
     def search_requests(self, status=None, target_user=None):
-        self._call(('search', status))
-        return [self._api(i) for i, s in self.statuses.items() if i not in self.hidden and (status is None or s == status)]
+        self._takes_time()
+        found = super().search_requests(status, target_user)
+        return self._answer([item for item in found if item['Uuid'].lower() not in self.hidden])
 
     def get_request(self, request_id):
-        self._call(('get', request_id))
-        return self._api(request_id) if request_id in self.statuses else None
-
-    def api_path(self, path):
-        return '/CertificateManagement/api/v1.0/' + path
+        self._takes_time()
+        return self._answer(super().get_request(request_id))
 
 
 def wait(server, clock, ids, waiting=PENDING, timeout=60, interval=5, known=None):
@@ -104,15 +95,15 @@ def test_each_round_costs_one_search_per_waiting_status_not_a_get_per_request():
     clock = FakeClock()
     ids = [guid(n) for n in range(50)]
     server = FakeServer(clock, dict((i, 'Pending') for i in ids), schedule=[(12, ids[7], 'Approved')])
-    server.statuses[guid(99)] = 'Pending'  # someone else's request: no GET for it either
+    server.stored[guid(99)] = dict(server.stored[ids[0]], Uuid=guid(99))  # someone else's request: no GET for it either
     result = wait(server, clock, ids, waiting=frozenset(['Pending', 'Executing']), timeout=20, interval=5)
 
-    searches = [call for call in server.calls if call[0] == 'search']
-    gets = [call for call in server.calls if call[0] == 'get']
+    searches = [call for call in server.calls if call[0] == 'SEARCH']
+    gets = [call for call in server.calls if call[0] == 'GET']
     assert result.rounds == 5  # at 0, 5, 10, 15, 20 s
     assert len(searches) == 2 * result.rounds
     assert set(call[1] for call in searches) == {'Pending', 'Executing'}
-    assert gets == [('get', ids[7])]  # only the one that left the searches, once
+    assert gets == [('GET', ids[7])]  # only the one that left the searches, once
     assert result.settled[ids[7]]['status'] == 'Approved'
     assert sorted(result.still_waiting) == sorted(i for i in ids if i != ids[7])
 
@@ -185,9 +176,9 @@ def test_an_api_error_stops_the_wait_at_once():
 def test_known_facts_save_the_first_calls():
     clock = FakeClock()
     server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Approved'}, schedule=[(3, guid(1), 'Approved')])
-    known = dict((i, request_facts(server._api(i))) for i in (guid(1), guid(2)))
+    known = dict((i, server.facts(i)) for i in (guid(1), guid(2)))
     result = wait(server, clock, [guid(1), guid(2)], timeout=60, interval=5, known=known)
-    assert server.calls == [('search', 'Pending'), ('get', guid(1))]  # nothing for guid(2), and a pause first
+    assert server.calls == [('SEARCH', 'Pending', None), ('GET', guid(1))]  # nothing for guid(2), and a pause first
     assert clock.sleeps == [5]
     assert sorted(result.settled) == [guid(1), guid(2)] and result.rounds == 1
 
@@ -195,7 +186,7 @@ def test_known_facts_save_the_first_calls():
 def test_nothing_to_wait_for_costs_nothing():
     clock = FakeClock()
     server = FakeServer(clock, {guid(1): 'Completed'})
-    known = {guid(1): request_facts(server._api(guid(1)))}
+    known = {guid(1): server.facts(guid(1))}
     result = wait(server, clock, [guid(1)], known=known)
     assert server.calls == [] and result.rounds == 0 and result.settled == known
 
@@ -204,7 +195,7 @@ def test_an_unknown_request_in_the_first_round_is_read_once():
     clock = FakeClock()
     server = FakeServer(clock, {guid(1): 'Completed'})
     result = wait(server, clock, [guid(1)])
-    assert server.calls == [('search', 'Pending'), ('get', guid(1))]
+    assert server.calls == [('SEARCH', 'Pending', None), ('GET', guid(1))]
     assert result.settled[guid(1)]['status'] == 'Completed' and clock.sleeps == []
 
 
@@ -234,17 +225,17 @@ def test_waiting_for_a_status_counts_the_statuses_further_along_the_way():
     ids = [guid(1), guid(2), guid(3)]
     server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Pending', guid(3): 'Completed'},
                         schedule=[(3, guid(1), 'Approved'), (8, guid(2), 'Executing')])
-    requests = [request_facts(server._api(i)) for i in ids]
+    requests = [server.facts(i) for i in ids]
     now, result = wait_until_reached(server, requests, 'approved', 60, 5, clock=clock, sleep=clock.sleep)
     assert [facts['status'] for facts in now] == ['Approved', 'Executing', 'Completed']
-    assert result.rounds == 2 and set(call[1] for call in server.calls if call[0] == 'search') == {'Pending'}
+    assert result.rounds == 2 and set(call[1] for call in server.calls if call[0] == 'SEARCH') == {'Pending'}
 
 
 def test_a_request_that_ends_elsewhere_fails_saying_what_it_became():
     clock = FakeClock()
     server = FakeServer(clock, {guid(1): 'Approved'}, schedule=[(3, guid(1), 'Canceled')])
     with pytest.raises(CmRequestStateError) as caught:
-        wait_until_reached(server, [request_facts(server._api(guid(1)))], 'completed', 60, 5, clock=clock, sleep=clock.sleep)
+        wait_until_reached(server, [server.facts(guid(1))], 'completed', 60, 5, clock=clock, sleep=clock.sleep)
     assert caught.value.message.startswith('1 request never will be Completed: request %s is Canceled' % guid(1))
     assert caught.value.details['requests'][0]['status'] == 'Canceled'
 
@@ -252,7 +243,7 @@ def test_a_request_that_ends_elsewhere_fails_saying_what_it_became():
 def test_a_timeout_fails_saying_how_long_it_waited_and_where_each_request_stands():
     clock = FakeClock()
     server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Approved'})
-    requests = [request_facts(server._api(i)) for i in (guid(1), guid(2))]
+    requests = [server.facts(i) for i in (guid(1), guid(2))]
     with pytest.raises(CmRequestStateError) as caught:
         wait_until_reached(server, requests, 'completed', 20, 5, clock=clock, sleep=clock.sleep)
     message = caught.value.message
@@ -265,11 +256,11 @@ def test_a_timeout_fails_saying_how_long_it_waited_and_where_each_request_stands
 def test_check_mode_does_not_wait_but_still_fails_for_a_request_that_never_will_get_there():
     clock = FakeClock()
     server = FakeServer(clock, {guid(1): 'Pending', guid(2): 'Denied'})
-    pending = request_facts(server._api(guid(1)))
+    pending = server.facts(guid(1))
     now, result = wait_until_reached(server, [pending], 'completed', 60, 5, check_mode=True, clock=clock, sleep=clock.sleep)
     assert now == [pending] and result.rounds == 0 and server.calls == [] and clock.sleeps == []
     with pytest.raises(CmRequestStateError):
-        wait_until_reached(server, [request_facts(server._api(guid(2)))], 'approved', 60, 5, check_mode=True)
+        wait_until_reached(server, [server.facts(guid(2))], 'approved', 60, 5, check_mode=True)
 
 
 def test_nothing_found_returns_at_once():

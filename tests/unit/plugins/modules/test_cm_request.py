@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmConnectionError, CmInputError, CmRequestStateError
@@ -200,16 +202,18 @@ MANY = dict(('aaaaaaaa-0000-4000-8000-%012d' % number, (3, 8, 4, 16, 18)[number 
 MANY_IDS = list(MANY) + ['aaaaaaaa-0000-4000-8000-00000000dead']
 
 
+def same_client(shared, made):
+    """A worker's "new" client: the same fake server, so every worker sees the same state; counted in `made`."""
+    made.append(shared)
+    return shared
+
+
 def test_workers_and_search_give_the_result_of_one_worker_reading_each_request():
     results = {}
     for workers, read_strategy in ((1, 'get'), (4, 'get'), (1, 'search'), (4, 'search'), (3, 'auto')):
         main_client = FakeClient(statuses=MANY, refuse_puts_for={request_id for request_id, code in MANY.items() if code == 16})
         made = []
-
-        def new_client(shared=main_client, made=made):
-            made.append(shared)
-            return shared  # one fake server: every worker sees the same state
-
+        new_client = functools.partial(same_client, main_client, made)
         results[(workers, read_strategy)] = cm_request.run(
             FakeModule(None, 'completed', ids=MANY_IDS, workers=workers, read_strategy=read_strategy), main_client, new_client=new_client)
         assert len(made) <= workers - 1

@@ -11,42 +11,20 @@ import pytest
 
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError, CmRequestStateError
 from ansible_collections.mim.cm.plugins.modules import cm_request_info
+from ansible_collections.mim.cm.tests.unit.conftest import FakeCmClient, FakeModule as SharedFakeModule
 
 OLD_PENDING = {'Uuid': 'AAAAAAAA-0000-4000-8000-000000000016', 'Status': 16, 'Submitted': '2020-01-01T00:00:00Z'}
 NEW_PENDING = {'Uuid': 'aaaaaaaa-0000-4000-8000-000000000116', 'Status': 16, 'Submitted': '2099-01-01T00:00:00Z'}
 APPROVED = {'Uuid': 'aaaaaaaa-0000-4000-8000-000000000003', 'Status': 3, 'Submitted': '2020-01-01T00:00:00Z'}
 
 
-class FakeClient(object):
-    def __init__(self, requests, templates=()):
-        self.requests = requests
-        self.templates = list(templates)
-        self.calls = []
-
-    def list_profile_templates(self):
-        self.calls.append(('templates',))
-        return self.templates
-
-    def api_path(self, path):
-        return '/CertificateManagement/api/v1.0/' + path
-
-    def get_request(self, request_id):
-        self.calls.append(('get', request_id))
-        return next((request for request in self.requests if request['Uuid'].lower() == request_id), None)
-
-    def search_requests(self, status=None, target_user=None):
-        self.calls.append(('search', status, target_user))
-        codes = {'Pending': 16, 'Approved': 3}
-        return [request for request in self.requests if status is None or request['Status'] == codes.get(status)]
+def client_with(requests, templates=()):
+    """The shared fake client (tests/unit/conftest.py), holding copies of these API objects."""
+    return FakeCmClient([dict(request) for request in requests], templates=templates)
 
 
-class FakeModule(object):
-    def __init__(self, check_mode=False, **params):
-        self.check_mode = check_mode
-        defaults = dict((name, spec.get('default')) for name, spec in cm_request_info.argument_spec().items())
-        unknown = set(params) - set(defaults)
-        assert not unknown, unknown
-        self.params = dict(defaults, **params)
+def module_with(check_mode=False, **params):
+    return SharedFakeModule(cm_request_info.argument_spec(), check_mode=check_mode, **params)
 
 
 def search_for(module, client):
@@ -60,36 +38,36 @@ def uuids(requests):
 
 
 def test_read_one_by_id_in_any_case():
-    client = FakeClient([OLD_PENDING])
-    assert uuids(search_for(FakeModule(id='{AAAAAAAA-0000-4000-8000-000000000016}'), client)) == ['aaaaaaaa-0000-4000-8000-000000000016']
+    client = client_with([OLD_PENDING])
+    assert uuids(search_for(module_with(id='{AAAAAAAA-0000-4000-8000-000000000016}'), client)) == ['aaaaaaaa-0000-4000-8000-000000000016']
 
 
 def test_an_unknown_id_gives_an_empty_list():
-    assert search_for(FakeModule(id='aaaaaaaa-0000-4000-8000-00000000dead'), FakeClient([])) == []
+    assert search_for(module_with(id='aaaaaaaa-0000-4000-8000-00000000dead'), client_with([])) == []
 
 
 def test_several_statuses_make_one_search_each_and_keep_each_request_once():
-    client = FakeClient([OLD_PENDING, NEW_PENDING, APPROVED])
-    found = search_for(FakeModule(status=['pending', 'approved', 'pending'], target_user='current'), client)
+    client = client_with([OLD_PENDING, NEW_PENDING, APPROVED])
+    found = search_for(module_with(status=['pending', 'approved', 'pending'], target_user='current'), client)
     assert uuids(found) == ['aaaaaaaa-0000-4000-8000-000000000016', 'aaaaaaaa-0000-4000-8000-000000000116', 'aaaaaaaa-0000-4000-8000-000000000003']
-    assert client.calls == [('search', 'Pending', 'current'), ('search', 'Approved', 'current')]
+    assert client.calls == [('SEARCH', 'Pending', 'current'), ('SEARCH', 'Approved', 'current')]
 
 
 def test_no_status_searches_once_for_everything():
-    client = FakeClient([OLD_PENDING, APPROVED])
-    assert len(search_for(FakeModule(), client)) == 2
-    assert client.calls == [('search', None, None)]
+    client = client_with([OLD_PENDING, APPROVED])
+    assert len(search_for(module_with(), client)) == 2
+    assert client.calls == [('SEARCH', None, None)]
 
 
 def test_the_age_filter_is_applied_to_the_search_results():
-    found = search_for(FakeModule(status=['pending'], older_than='30d'), FakeClient([OLD_PENDING, NEW_PENDING, APPROVED]))
+    found = search_for(module_with(status=['pending'], older_than='30d'), client_with([OLD_PENDING, NEW_PENDING, APPROVED]))
     assert uuids(found) == ['aaaaaaaa-0000-4000-8000-000000000016']
 
 
 def test_a_bad_duration_fails_before_any_search():
-    client = FakeClient([OLD_PENDING])
+    client = client_with([OLD_PENDING])
     with pytest.raises(CmInputError):
-        search_for(FakeModule(status=['pending'], older_than='a month'), client)
+        search_for(module_with(status=['pending'], older_than='a month'), client)
     assert client.calls == []
 
 
@@ -115,32 +93,32 @@ TEMPLATES = [{'Uuid': VPN.upper(), 'Name': 'VPN User'}, {'Uuid': '11111111-4b5a-
     (dict(profile_template=[VPN], request_type=['enroll'], target_user=USER), [1]),
 ])
 def test_requests_are_found_by_what_they_are_for(options, expected):
-    client = FakeClient(PURPOSES, TEMPLATES)
-    assert uuids(search_for(FakeModule(status=['pending'], **options), client)) == ['bbbbbbbb-0000-4000-8000-%012d' % n for n in expected]
+    client = client_with(PURPOSES, TEMPLATES)
+    assert uuids(search_for(module_with(status=['pending'], **options), client)) == ['bbbbbbbb-0000-4000-8000-%012d' % n for n in expected]
 
 
 def test_a_users_guid_is_filtered_by_the_module_and_current_by_the_api():
-    client = FakeClient(PURPOSES)
-    search_for(FakeModule(status=['pending'], target_user=USER), client)
-    search_for(FakeModule(status=['pending'], target_user='current'), client)
-    assert client.calls == [('search', 'Pending', None), ('search', 'Pending', 'current')]
+    client = client_with(PURPOSES)
+    search_for(module_with(status=['pending'], target_user=USER), client)
+    search_for(module_with(status=['pending'], target_user='current'), client)
+    assert client.calls == [('SEARCH', 'Pending', None), ('SEARCH', 'Pending', 'current')]
 
 
 def test_template_names_are_resolved_before_the_search_and_guids_cost_nothing():
-    client = FakeClient(PURPOSES, TEMPLATES)
-    search_for(FakeModule(status=['pending', 'approved'], profile_template=['VPN User', 'Wifi']), client)
-    assert client.calls == [('templates',), ('templates',), ('search', 'Pending', None), ('search', 'Approved', None)]
-    client = FakeClient(PURPOSES, TEMPLATES)
-    search_for(FakeModule(profile_template=[VPN]), client)
-    assert client.calls == [('search', None, None)]
+    client = client_with(PURPOSES, TEMPLATES)
+    search_for(module_with(status=['pending', 'approved'], profile_template=['VPN User', 'Wifi']), client)
+    assert client.calls == [('TEMPLATES',), ('TEMPLATES',), ('SEARCH', 'Pending', None), ('SEARCH', 'Approved', None)]
+    client = client_with(PURPOSES, TEMPLATES)
+    search_for(module_with(profile_template=[VPN]), client)
+    assert client.calls == [('SEARCH', None, None)]
 
 
 def test_an_unknown_template_name_fails_before_any_search():
-    client = FakeClient(PURPOSES, TEMPLATES)
+    client = client_with(PURPOSES, TEMPLATES)
     with pytest.raises(CmInputError) as caught:
-        search_for(FakeModule(status=['pending'], profile_template=['Laptop']), client)
+        search_for(module_with(status=['pending'], profile_template=['Laptop']), client)
     assert 'VPN User, Wifi' in caught.value.message
-    assert client.calls == [('templates',)]
+    assert client.calls == [('TEMPLATES',)]
 
 
 @pytest.mark.parametrize('options', [
@@ -153,15 +131,15 @@ def test_an_unknown_template_name_fails_before_any_search():
     dict(wait_for='approved', wait_timeout=-1),
 ])
 def test_bad_input_fails_before_any_traffic(options):
-    client = FakeClient(PURPOSES, TEMPLATES)
+    client = client_with(PURPOSES, TEMPLATES)
     with pytest.raises(CmInputError):
-        cm_request_info.run(FakeModule(status=['pending'], **options), client)
+        cm_request_info.run(module_with(status=['pending'], **options), client)
     assert client.calls == []
 
 
 def test_an_undocumented_type_name_points_to_request_type_code():
     with pytest.raises(CmInputError) as caught:
-        cm_request_info.run(FakeModule(request_type=['renew']), FakeClient(PURPOSES))
+        cm_request_info.run(module_with(request_type=['renew']), client_with(PURPOSES))
     assert 'request_type_code' in caught.value.message
 
 
@@ -182,7 +160,7 @@ class Clock(object):
     def sleep(self, seconds):
         self.now += seconds
         if self.now >= self.approve_after:
-            for request in self.client.requests:
+            for request in self.client.stored.values():
                 request['Status'] = 3
 
 
@@ -195,31 +173,31 @@ def with_clock(monkeypatch, clock):
 
 
 def test_wait_for_waits_until_the_request_is_approved_and_changes_nothing(monkeypatch):
-    client = FakeClient([dict(ENROLL_FOR_USER)])
+    client = client_with([dict(ENROLL_FOR_USER)])
     with_clock(monkeypatch, Clock(client, approve_after=25))
-    requests, extra = cm_request_info.run(FakeModule(id=ENROLL_FOR_USER['Uuid'], wait_for='approved', wait_timeout=60, wait_interval=10), client)
+    requests, extra = cm_request_info.run(module_with(id=ENROLL_FOR_USER['Uuid'], wait_for='approved', wait_timeout=60, wait_interval=10), client)
     assert requests[0]['status'] == 'Approved' and extra == {'waited_seconds': 30.0}
-    assert [call[0] for call in client.calls] == ['get', 'search', 'search', 'search', 'get']
+    assert client.methods() == ['GET', 'SEARCH', 'SEARCH', 'SEARCH', 'GET']
 
 
 def test_wait_for_a_search_waits_for_every_request_found(monkeypatch):
-    client = FakeClient([dict(ENROLL_FOR_USER), dict(UNBLOCK_FOR_USER), dict(OLD_PENDING)])
+    client = client_with([dict(ENROLL_FOR_USER), dict(UNBLOCK_FOR_USER), dict(OLD_PENDING)])
     with_clock(monkeypatch, Clock(client, approve_after=5))
-    requests, _extra = cm_request_info.run(FakeModule(status=['pending'], target_user=USER, wait_for='approved', wait_interval=5), client)
+    requests, _extra = cm_request_info.run(module_with(status=['pending'], target_user=USER, wait_for='approved', wait_interval=5), client)
     assert [request['status'] for request in requests] == ['Approved', 'Approved']
-    assert client.calls[0] == ('search', 'Pending', None)
+    assert client.calls[0] == ('SEARCH', 'Pending', None)
 
 
 def test_wait_for_an_unknown_id_fails():
-    client = FakeClient([])
+    client = client_with([])
     with pytest.raises(CmRequestStateError) as caught:
-        cm_request_info.run(FakeModule(id='aaaaaaaa-0000-4000-8000-00000000dead', wait_for='completed'), client)
+        cm_request_info.run(module_with(id='aaaaaaaa-0000-4000-8000-00000000dead', wait_for='completed'), client)
     assert 'aaaaaaaa-0000-4000-8000-00000000dead was not found, so it cannot become completed' in caught.value.message
 
 
 def test_wait_for_in_check_mode_returns_the_requests_as_they_are(monkeypatch):
-    client = FakeClient([dict(ENROLL_FOR_USER)])
+    client = client_with([dict(ENROLL_FOR_USER)])
     with_clock(monkeypatch, Clock(client, approve_after=5))
-    requests, extra = cm_request_info.run(FakeModule(check_mode=True, id=ENROLL_FOR_USER['Uuid'], wait_for='completed'), client)
+    requests, extra = cm_request_info.run(module_with(check_mode=True, id=ENROLL_FOR_USER['Uuid'], wait_for='completed'), client)
     assert requests[0]['status'] == 'Pending' and extra == {'waited_seconds': 0.0}
-    assert client.calls == [('get', ENROLL_FOR_USER['Uuid'].lower())]
+    assert client.calls == [('GET', ENROLL_FOR_USER['Uuid'].lower())]
