@@ -11,10 +11,7 @@ import json
 import threading
 import time
 
-import requests
-from requests_ntlm import HttpNtlmAuth
-
-from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, TESTS_DIR, connection
+from helpers import TESTS_DIR, connection
 
 SEED = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())
 ADMIN = SEED['users']['CONTOSO\\cmadmin'].lower()
@@ -61,6 +58,18 @@ def test_find_by_type_target_user_originator_and_template(emulator, run_playbook
                                                                  'status=Approved', '']
 
 
+def test_find_by_template_name(emulator, run_playbook):
+    run = run_playbook([info(status='pending', profile_template=['user certificate']),
+                        info(status='pending', profile_template=['VPN User']),
+                        info(status='pending', profile_template=['No Such Template'])], module_defaults=connection(emulator))
+    assert found_ids(run[0]) == seeded(ProfileTemplateUuid=TEMPLATE, Status=16)
+    assert found_ids(run[1]) == []
+    assert run[2]['failed'] and 'VPN User' in run[2]['msg'] and 'User Certificate' in run[2]['msg']
+    # One GET /profiletemplates before each search; the unknown name stops before any search.
+    assert [call['path'].rsplit('/', 1)[-1] + ('?' + call['query'] if call.get('query') else '')
+            for call in emulator.api_calls()] == ['profiletemplates', 'requests?status=Pending'] * 2 + ['profiletemplates']
+
+
 def test_a_type_name_whose_number_is_undocumented_fails_before_any_traffic(emulator, run_playbook):
     run = run_playbook([info(request_type='renew'), info(target_user='jdoe'), info(originator='current'),
                         info(id=PENDING_ENROLL, wait_for='approved', wait_interval=0)], module_defaults=connection(emulator))
@@ -73,16 +82,18 @@ def test_a_type_name_whose_number_is_undocumented_fails_before_any_traffic(emula
 
 
 class Person(object):
-    """Someone who acts on a request in the portal while a task waits: once the task has polled `after_searches` times."""
+    """Someone who acts on a request in the CM portal while a task waits, once the task has polled `after_searches` times.
 
-    def __init__(self, emulator, request_id, status, after_searches=1):
+    `action` is the emulator's admin door call (approve, deny, execute) that stands in for the portal.
+    """
+
+    def __init__(self, emulator, action, after_searches=1):
         self.emulator = emulator
-        self.request_id = request_id
-        self.status = status
+        self.action = action
         self.after_searches = after_searches
         self.thread = threading.Thread(target=self._act, daemon=True)
-        self.acted_at = None
-        self.answer = None
+        self.request = None
+        self.error = None
 
     def __enter__(self):
         self.thread.start()
@@ -90,7 +101,7 @@ class Person(object):
 
     def __exit__(self, *exc_info):
         self.thread.join(60)
-        assert self.acted(), self.answer
+        assert self.error is None and self.request is not None, self.error
 
     def _searches(self):
         return [call for call in self.emulator.api_calls() if call['method'] == 'GET' and 'status=' in call.get('query', '')]
@@ -99,21 +110,14 @@ class Person(object):
         deadline = time.monotonic() + 60
         while len(self._searches()) < self.after_searches and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.acted_at = len(self.emulator.api_calls())
-        # The CM portal's part, through the API: an account with the permission changes the request.
-        session = requests.Session()
-        session.auth = HttpNtlmAuth(ADMIN_LOGIN, ADMIN_PASSWORD)
-        answer = session.put('%s/api/v1.0/requests/%s' % (self.emulator.url.rstrip('/'), self.request_id),
-                             json={'status': self.status}, verify=self.emulator.ca_path, timeout=10)
-        session.close()
-        self.answer = answer.status_code, answer.text
-
-    def acted(self):
-        return self.answer is not None and self.answer[0] in (200, 204)
+        try:
+            self.request = self.action()
+        except Exception as error:  # pylint: disable=broad-except
+            self.error = error
 
 
 def test_wait_for_completed_returns_once_someone_completes_the_request(emulator, run_playbook):
-    with Person(emulator, APPROVED_ENROLL, 'Completed', after_searches=2) as person:
+    with Person(emulator, lambda: emulator.execute(APPROVED_ENROLL, complete=True), after_searches=2) as person:
         result = run_playbook([info(id=APPROVED_ENROLL, wait_for='completed', wait_interval=0.3, wait_timeout=20)],
                               module_defaults=connection(emulator))[0]
     assert found_ids(result) == [APPROVED_ENROLL]
@@ -127,16 +131,24 @@ def test_wait_for_completed_returns_once_someone_completes_the_request(emulator,
     assert {call['query'] for call in searches} == {'status=Pending', 'status=Approved', 'status=Executing'}
     assert len(searches) % 3 == 0 and len(searches) >= 6
     assert len(polls) - len(searches) == 1  # the single GET after it left the searches
-    assert person.acted()
+    assert person.request['Status'] == 8
 
 
 def test_wait_for_fails_when_the_request_ends_elsewhere(emulator, run_playbook):
-    with Person(emulator, PENDING_ENROLL, 'Canceled'):
+    with Person(emulator, lambda: emulator.deny(PENDING_ENROLL)):
         result = run_playbook([info(id=PENDING_ENROLL, wait_for='approved', wait_interval=0.3, wait_timeout=20)],
                               module_defaults=connection(emulator))[0]
     assert result['failed']
-    assert result['msg'].startswith('1 request never will be Approved: request %s is Canceled' % PENDING_ENROLL)
-    assert result['requests'][0]['status'] == 'Canceled'
+    assert result['msg'].startswith('1 request never will be Approved: request %s is Denied' % PENDING_ENROLL)
+    assert result['requests'][0]['status'] == 'Denied'
+
+
+def test_wait_for_approved_returns_once_a_person_approves_in_the_portal(emulator, run_playbook):
+    with Person(emulator, lambda: emulator.approve(PENDING_ENROLL)):
+        result = run_playbook([info(id=PENDING_ENROLL, wait_for='approved', wait_interval=0.3, wait_timeout=20)],
+                              module_defaults=connection(emulator))[0]
+    assert found_ids(result) == [PENDING_ENROLL] and result['requests'][0]['status'] == 'Approved'
+    assert emulator.applied_puts() == 0  # waiting changes nothing
 
 
 def test_wait_for_gives_up_at_the_deadline_saying_where_the_requests_stand(emulator, run_playbook):
