@@ -11,7 +11,7 @@
 Each call states which status codes it accepts; "not found" is data (None), anything else
 unexpected is a CmApiError that names the method, the API path, the status code, the server's
 message and its correlation ID. The password is handed to the auth handler and nowhere else.
-The auth handler is chosen in one place, auth_handler(), from the auth option.
+The login is chosen in one place, _auth.method.new_auth(), from the auth option.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import json
 import re
 import time
 import traceback
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ansible.module_utils.basic import env_fallback
@@ -31,18 +32,20 @@ from ansible_collections.mim.cm.plugins.module_utils._errors import (
     CmInputError,
     CmTransientError,
 )
-from ansible_collections.mim.cm.plugins.module_utils._auth import (
+from ansible_collections.mim.cm.plugins.module_utils._auth.method import (
     AUTH_METHODS,
     DEFAULT_KERBEROS_SERVICE,
-    HttpNegotiateAuth,
-    NegotiateAuthError,
-    kerberos_missing,
-    offered_schemes,
+    HAS_REQUESTS_NTLM,
+    REQUESTS_NTLM_IMPORT_ERROR,
+    new_auth,
 )
+from ansible_collections.mim.cm.plugins.module_utils._auth.negotiate import NegotiateAuthError
 from ansible_collections.mim.cm.plugins.module_utils._retry import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY,
     RetryPolicy,
+    Settle,
+    T,
     parse_retry_after,
 )
 from ansible_collections.mim.cm.plugins.module_utils._secrets import Scrubber
@@ -52,20 +55,14 @@ try:
     import urllib3
 except ImportError:
     HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    REQUESTS_IMPORT_ERROR: Optional[str] = traceback.format_exc()
 else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 
-try:
-    from requests_ntlm import HttpNtlmAuth
-except ImportError:
-    HAS_REQUESTS_NTLM = False
-    REQUESTS_NTLM_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_REQUESTS_NTLM = True
-    REQUESTS_NTLM_IMPORT_ERROR = None
 
+
+E = TypeVar('E', bound=CmError)
 
 API_ROOT = 'CertificateManagement'
 API_VERSION_PATH = 'api/v1.0'
@@ -99,7 +96,7 @@ _CORRELATION_ID_RE = re.compile(
 )
 
 
-def _check_numbers(timeout, retries, retry_delay):
+def _check_numbers(timeout: Any, retries: Any, retry_delay: Any) -> None:
     """The numeric connection options, checked before any traffic: a zero or negative value is a mistake, not a default."""
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise CmInputError('timeout must be a number of seconds greater than 0, not %r' % (timeout,))
@@ -109,9 +106,9 @@ def _check_numbers(timeout, retries, retry_delay):
         raise CmInputError('retries must be 0 (no retry) or more, not %r' % (retries,))
 
 
-def missing_libraries():
+def missing_libraries() -> List[Tuple[str, Optional[str]]]:
     """[(library name, import traceback)] for every third-party library the client cannot import."""
-    missing = []
+    missing: List[Tuple[str, Optional[str]]] = []
     if not HAS_REQUESTS:
         missing.append(('requests', REQUESTS_IMPORT_ERROR))
     if not HAS_REQUESTS_NTLM:
@@ -119,7 +116,7 @@ def missing_libraries():
     return missing
 
 
-def api_base_url(url):
+def api_base_url(url: Optional[str]) -> str:
     """The API's base URL (ending in /CertificateManagement/api/v1.0) from what the user wrote.
 
     Accepts the server root, the root with /CertificateManagement, or the full API path, in any
@@ -172,7 +169,7 @@ def _short_repr(value):
     return text if len(text) <= 120 else text[:117] + '...'
 
 
-def _identity_problem(request_id, data):
+def _identity_problem(request_id: str, data: Any) -> Optional[str]:
     """Why `data` is not the request `request_id` with a status number (e.g. "the request <guid>"), or None when it is."""
     if not isinstance(data, dict):
         return '%s instead of a request object' % type(data).__name__
@@ -187,18 +184,18 @@ def _identity_problem(request_id, data):
     return None
 
 
-def _char_name(char):
+def _char_name(char: str) -> str:
     return {'\n': 'a line feed (\\n)', '\r': 'a carriage return (\\r)', '\t': 'a tab (\\t)', ' ': 'a space'}.get(
         char, 'the character U+%04X' % ord(char))
 
 
-def correlation_id(message):
+def correlation_id(message: Optional[str]) -> Optional[str]:
     """The correlation ID a MIM CM error message carries, or None."""
     match = _CORRELATION_ID_RE.search(message or '')
     return match.group(1).lower() if match else None
 
 
-def _hint(status_code):
+def _hint(status_code: int) -> Optional[str]:
     if status_code == 401:
         return ('authentication failed: check username (DOMAIN\\user or user@domain) and password, '
                 'and that the server offers NTLM')
@@ -214,9 +211,11 @@ def _hint(status_code):
 class CmClient(object):
     """One authenticated session with a MIM CM server, for one module run."""
 
-    def __init__(self, url, username=None, password=None, auth='ntlm', validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, retry_delay=DEFAULT_RETRY_DELAY, warn=None,
-                 kerberos_service=None, kerberos_hostname=None):
+    def __init__(self, url: str, username: Optional[str] = None, password: Optional[str] = None, auth: str = 'ntlm',
+                 validate_certs: bool = True, ca_path: Optional[str] = None, timeout: int = DEFAULT_TIMEOUT,
+                 retries: int = DEFAULT_RETRIES, retry_delay: float = DEFAULT_RETRY_DELAY,
+                 warn: Optional[Callable[[str], Any]] = None, kerberos_service: Optional[str] = None,
+                 kerberos_hostname: Optional[str] = None):
         self.base_url = api_base_url(url)
         self.base_path = urlsplit(self.base_url).path
         _check_numbers(timeout, retries, retry_delay)
@@ -227,8 +226,8 @@ class CmClient(object):
         self.scrubber = Scrubber([password])
         plain_warn = warn or (lambda message: None)
         self.warn = lambda message: plain_warn(self.scrubber.scrub(message))
-        self.session_auth = auth_handler(auth, username, password, urlsplit(self.base_url).hostname,
-                                         kerberos_service, kerberos_hostname, self.warn)
+        self.login = new_auth(auth, username, password, urlsplit(self.base_url).hostname, kerberos_service,
+                              kerberos_hostname, self.warn)
         self.retry = RetryPolicy(retries, retry_delay, warn=self.warn)
         # Passed on every call: a per-call verify that is a path or False wins over REQUESTS_CA_BUNDLE,
         # which would silently replace a Session-level setting.
@@ -241,11 +240,11 @@ class CmClient(object):
             self.warn('url uses http://: %s messages and certificate request data go over an unencrypted connection '
                       'and cannot be bound to a TLS channel. Use https://.' % ('NTLM' if auth == 'ntlm' else 'Negotiate'))
         self.session = requests.Session()
-        self.session.auth = self.session_auth
+        self.session.auth = self.login.handler
         self.session.headers.update({'Accept': 'application/json'})
 
     @classmethod
-    def from_params(cls, params, warn=None):
+    def from_params(cls, params: Dict[str, Any], warn: Optional[Callable[[str], Any]] = None) -> CmClient:
         """A client from a module's parameters (CONNECTION_ARGUMENT_SPEC has filled in every default)."""
         return cls(
             url=params['url'],
@@ -273,7 +272,7 @@ class CmClient(object):
 
     # --- the API calls -------------------------------------------------------------------------
 
-    def get_request(self, request_id):
+    def get_request(self, request_id: str) -> Optional[Dict[str, Any]]:
         """The Request object with this GUID, or None when the server says it does not exist."""
         status_code, data = self._call('GET', 'requests/%s' % quote(request_id), expected=(200, 204, 404))
         if status_code != 200 or not data:
@@ -288,7 +287,7 @@ class CmClient(object):
                 'GET', path, 200))
         return data
 
-    def set_request_status(self, request_id, put_status):
+    def set_request_status(self, request_id: str, put_status: str) -> Optional[Dict[str, Any]]:
         """PUT a status change, once: the updated Request (200), or None when the server answers 204.
 
         Never retried here: after a CmTransientError the change may or may not have been applied,
@@ -305,7 +304,7 @@ class CmClient(object):
             raise self._scrub(CmTransientError('PUT %s failed: %s' % (path, reason), reason, 'PUT', path, status_code=200))
         return data
 
-    def search_requests(self, status=None, target_user=None):
+    def search_requests(self, status: Optional[str] = None, target_user: Optional[str] = None) -> List[Any]:
         """Requests matching the filters (a list; empty when the server answers 204)."""
         params = {}
         if status:
@@ -358,32 +357,32 @@ class CmClient(object):
 
     # --- one HTTP exchange ---------------------------------------------------------------------
 
-    def api_path(self, api_path):
+    def api_path(self, api_path: str) -> str:
         """The URL path of an API call, as messages show it: /CertificateManagement/api/v1.0/<api_path>."""
         return '%s/%s' % (self.base_path, api_path)
 
-    def _call(self, method, api_path, expected, params=None, body=None):
-        """Send one API call; return (status code, parsed JSON or None). Raise for any code not in `expected`.
+    def _call(self, method: str, api_path: str, expected: Sequence[int], params: Optional[dict] = None,
+              body: Any = None) -> Answer:
+        """Send one API call; return its Answer. Raise for any code not in `expected`.
 
-        GETs change nothing, so a transient failure is retried here. Other methods raise it to the caller.
-        Every error leaves here scrubbed of the password, whatever the server echoed.
+        GETs change nothing, so a transient failure is retried (RetryPolicy.run). Other methods raise it to the
+        caller, who alone can tell whether the change was made. Every error leaves here scrubbed of the password,
+        whatever the server echoed.
         """
-        attempt = 0
-        while True:
-            try:
-                return self._exchange(method, api_path, expected, params, body)
-            except CmTransientError as error:
-                self._scrub(error)
-                if method != 'GET' or attempt >= self.retry.retries:
-                    if attempt:
-                        error.message = '%s (after %d attempts)' % (error.message, attempt + 1)
-                    raise
-                attempt += 1
-                self.retry.pause(attempt, '%s %s' % (method, self.api_path(api_path)), error)
-            except CmError as error:
-                raise self._scrub(error)
+        def exchange() -> Answer:
+            return self._exchange(method, api_path, expected, params, body)
+        try:
+            if method == 'GET':
+                return self.retrying('%s %s' % (method, self.api_path(api_path)), exchange)
+            return exchange()
+        except CmError as error:
+            raise self._scrub(error)
 
-    def _scrub(self, error):
+    def retrying(self, call: str, attempt: Callable[[], T], settle: Optional[Settle] = None) -> T:
+        """Run attempt() under this client's retry policy (retries, retry_delay): see RetryPolicy.run."""
+        return self.retry.run(call, attempt, settle)
+
+    def _scrub(self, error: E) -> E:
         error.message = self.scrubber.scrub(error.message)
         error.args = (error.message,)
         for key, value in error.details.items():
@@ -393,9 +392,27 @@ class CmClient(object):
                 setattr(error, name, self.scrubber.scrub(getattr(error, name)))
         return error
 
-    def _exchange(self, method, api_path, expected, params, body):
+    def _exchange(self, method: str, api_path: str, expected: Sequence[int], params: Optional[dict], body: Any) -> Answer:
         """One HTTP exchange within one deadline of `timeout` seconds: connect, login, and every read of the answer."""
         path = self.api_path(api_path)
+        response = self._send(method, api_path, path, params, body)
+        if not 200 <= response.status_code < 300:
+            self._scrub_body(response)  # an error's body goes into messages: scrubbed before it is cut short
+        if 300 <= response.status_code < 400:
+            raise _redirect_error(method, path, response)
+        if response.status_code in TRANSIENT_STATUS_CODES:
+            raise _transient_status(method, path, response)
+        if response.status_code not in expected or (response.status_code == 404 and _is_html(response)):
+            # An HTML 404 is a web server's or a proxy's page, not the API's "no such request": the API is not there.
+            raise _api_error(method, path, response, self.login.explain_401(response))
+        try:
+            return Answer(response.status_code, _json_body(method, path, response, response.content))
+        except CmTransientError:
+            self._scrub_body(response)
+            return Answer(response.status_code, _json_body(method, path, response, response.content))
+
+    def _send(self, method: str, api_path: str, path: str, params: Optional[dict], body: Any) -> Any:
+        """The response, its body read within the deadline and the size cap; a CmError for anything else."""
         deadline = time.monotonic() + self.timeout
         try:
             # Redirects are never followed: the API does not redirect, and following one would hand the login
@@ -411,13 +428,8 @@ class CmClient(object):
                 stream=True,
             )
             _read_answer(response, deadline, self.timeout)
-        except _Overtime:
-            raise CmTransientError('%s %s failed: no complete answer within %s seconds (timeout option)' % (method, path, self.timeout),
-                                   'no complete answer within %s seconds (timeout option)' % self.timeout, method, path)
-        except _TooLarge as exc:
-            raise CmApiError('%s %s failed: the answer is larger than %d MiB (%s), the most mim.cm reads. A search '
-                             'returns every request of a status: narrow it, or check that url reaches the CM server'
-                             % (method, path, MAX_ANSWER_BYTES // (1024 * 1024), exc), method, path, exc.status_code)
+        except _UnreadAnswer as exc:
+            raise exc.error(method, path, self.timeout)
         except requests.exceptions.SSLError as exc:
             raise CmConnectionError(_tls_message(method, path, exc), method=method, api_path=path)
         except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
@@ -425,36 +437,13 @@ class CmClient(object):
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError) as exc:
             raise _transient(method, path, 'the connection failed', exc)
-        except PermissionError as exc:
-            # requests-ntlm raises this when the server does not answer the NTLM negotiation with a challenge.
-            raise CmApiError('%s %s failed: NTLM authentication was refused (%s).' % (method, path, exc), method, path, 401)
-        except NegotiateAuthError as exc:
-            # Kerberos could not log in (no ticket, the KDC refused, unknown SPN), or the server's final token is bad.
-            raise CmApiError('%s %s failed: HTTP 401 Unauthorized: %s.' % (method, path, exc.message.rstrip('.')), method, path, 401)
+        except (PermissionError, NegotiateAuthError) as exc:
+            raise _login_refused(method, path, exc)
         except requests.exceptions.RequestException as exc:
             raise CmConnectionError('%s %s failed: %s' % (method, path, _reason(exc)), method=method, api_path=path)
+        return response
 
-        if not 200 <= response.status_code < 300:
-            self._scrub_body(response)  # an error's body goes into messages: scrubbed before it is cut short
-        if 300 <= response.status_code < 400:
-            raise _redirect_error(method, path, response)
-        if response.status_code in TRANSIENT_STATUS_CODES:
-            retry_after = parse_retry_after(response.headers.get('Retry-After'))
-            reason = 'HTTP %s %s' % (response.status_code, response.reason or '')
-            if retry_after is not None:
-                reason += ' (Retry-After: %g s)' % retry_after
-            raise CmTransientError('%s %s failed: %s' % (method, path, reason.strip()), reason.strip(), method, path,
-                                   status_code=response.status_code, retry_after=retry_after)
-        if response.status_code not in expected or (response.status_code == 404 and _is_html(response)):
-            # An HTML 404 is a web server's or a proxy's page, not the API's "no such request": the API is not there.
-            raise _api_error(method, path, response, self._auth_hint(response))
-        try:
-            return response.status_code, _json_body(method, path, response, response.content)
-        except CmTransientError:
-            self._scrub_body(response)
-            return response.status_code, _json_body(method, path, response, response.content)
-
-    def _scrub_body(self, response):
+    def _scrub_body(self, response: Any) -> None:
         """Mask the password in an answer's body, before any message quotes (and cuts) a piece of it."""
         text = response.content.decode('utf-8', 'replace')
         scrubbed = self.scrubber.scrub(text)
@@ -462,56 +451,24 @@ class CmClient(object):
             response._content = scrubbed.encode('utf-8')  # pylint: disable=protected-access
             response.encoding = 'utf-8'
 
-    def _auth_hint(self, response):
-        """For a 401 under auth=negotiate or kerberos: what the handshake saw (was Negotiate offered?) and what to do."""
-        if response.status_code != 401 or not isinstance(self.session_auth, HttpNegotiateAuth):
-            return None
-        auth = self.session_auth
-        if auth.state.offered is None:  # the hook did not see this 401 (no handshake ran): read its offer here
-            auth.state.offered = offered_schemes(response)
-        return auth.explain_401('%s/%s' % (auth.service, auth.hostname))
 
+class Answer(NamedTuple):
+    """One API call's answer: its HTTP status code and its parsed JSON (None for an empty body)."""
 
-def auth_handler(auth, username, password, url_host, kerberos_service=None, kerberos_hostname=None, warn=None):
-    """The requests auth object for the auth option: the one place that chooses it. Raises CmInputError before any traffic."""
-    warn = warn or (lambda message: None)
-    if auth not in AUTH_METHODS:
-        raise CmInputError('auth %r is not supported; use one of %s' % (auth, ', '.join(AUTH_METHODS)))
-    if auth == 'ntlm':
-        if not username or not password:
-            raise CmInputError('username and password are required for auth=ntlm '
-                               '(options username/password or MIM_CM_USERNAME/MIM_CM_PASSWORD)')
-        if (kerberos_service or DEFAULT_KERBEROS_SERVICE) != DEFAULT_KERBEROS_SERVICE or kerberos_hostname:
-            warn('kerberos_service and kerberos_hostname only apply to auth=negotiate and auth=kerberos; auth=ntlm ignores them')
-        return HttpNtlmAuth(username, password)
-
-    missing = kerberos_missing(auth)
-    if missing:
-        raise CmInputError(missing[0], exception=missing[1])
-    if password and not username:
-        raise CmInputError('password needs username for auth=%s: the principal to get a ticket for, as user@REALM '
-                           '(or give neither, to use the ticket cache kinit filled)' % auth)
-    if auth == 'kerberos' and username and '\\' in username:
-        raise CmInputError('username %r is a DOMAIN\\user name, which Kerberos does not know: for auth=kerberos write it as '
-                           'user@REALM, for example svc-ansible@EXAMPLE.COM (the realm is the AD domain in capitals)' % username)
-    for option, value in (('kerberos_service', kerberos_service), ('kerberos_hostname', kerberos_hostname)):
-        if value is not None and (not value.strip() or '/' in value or '@' in value or any(char.isspace() for char in value)):
-            raise CmInputError('%s %r is not valid: give the %s part of the SPN alone (the SPN is kerberos_service/'
-                               'kerberos_hostname, e.g. HTTP/cm.example.com)' % (option, value, option.split('_')[1]))
-    return HttpNegotiateAuth(auth, username, password, service=kerberos_service or DEFAULT_KERBEROS_SERVICE,
-                             hostname=kerberos_hostname or url_host, warn=warn)
+    status_code: int
+    data: Any
 
 
 # Answers that say "not now" rather than "no": a gateway or an overloaded server.
 TRANSIENT_STATUS_CODES = (429, 502, 503, 504)
 
 
-def _transient(method, path, what, exc):
+def _transient(method: str, path: str, what: str, exc: Exception) -> CmTransientError:
     reason = '%s: %s' % (what, _reason(exc))
     return CmTransientError('%s %s failed: %s' % (method, path, reason), reason, method, path)
 
 
-def _tls_message(method, path, exc):
+def _tls_message(method: str, path: str, exc: Exception) -> str:
     reason = _reason(exc)
     if 'match' in reason.lower() or 'hostname' in reason.lower():
         return ('%s %s failed: the server certificate is not valid for the host name in url (%s). Use the name the '
@@ -520,7 +477,7 @@ def _tls_message(method, path, exc):
             'set ca_path to its CA bundle (PEM); validate_certs=false only for testing.' % (method, path, reason))
 
 
-def _reason(exc):
+def _reason(exc: Exception) -> str:
     """A short reason from a requests exception: the innermost cause, without the request's URL repeated."""
     text = str(exc)
     for marker in ('Caused by ', "(Caused by "):
@@ -529,23 +486,56 @@ def _reason(exc):
     return text
 
 
-class _Overtime(Exception):
-    """The answer did not come complete within the call's deadline."""
+class _UnreadAnswer(Exception):
+    """An answer the client stopped reading; error() is what the user sees."""
+
+    def error(self, method: str, path: str, timeout: float) -> CmError:
+        raise NotImplementedError
 
 
-class _TooLarge(Exception):
-    """The answer is larger than MAX_ANSWER_BYTES."""
+class _Overtime(_UnreadAnswer):
+    """The answer did not come complete within the call's deadline: it may pass (a slow moment), so transient."""
 
-    def __init__(self, what, status_code):
+    def error(self, method: str, path: str, timeout: float) -> CmError:
+        reason = 'no complete answer within %s seconds (timeout option)' % timeout
+        return CmTransientError('%s %s failed: %s' % (method, path, reason), reason, method, path)
+
+
+class _TooLarge(_UnreadAnswer):
+    """The answer is larger than MAX_ANSWER_BYTES: it would be again, so not transient."""
+
+    def __init__(self, what: str, status_code: int):
         super().__init__(what)
         self.status_code = status_code
+
+    def error(self, method: str, path: str, timeout: float) -> CmError:
+        return CmApiError('%s %s failed: the answer is larger than %d MiB (%s), the most mim.cm reads. A search '
+                          'returns every request of a status: narrow it, or check that url reaches the CM server'
+                          % (method, path, MAX_ANSWER_BYTES // (1024 * 1024), self), method, path, self.status_code)
+
+
+def _login_refused(method: str, path: str, exc: Exception) -> CmApiError:
+    if isinstance(exc, NegotiateAuthError):
+        # Kerberos could not log in (no ticket, the KDC refused, unknown SPN), or the server's final token is bad.
+        return CmApiError('%s %s failed: HTTP 401 Unauthorized: %s.' % (method, path, exc.message.rstrip('.')), method, path, 401)
+    # requests-ntlm raises PermissionError when the server does not answer the NTLM negotiation with a challenge.
+    return CmApiError('%s %s failed: NTLM authentication was refused (%s).' % (method, path, exc), method, path, 401)
+
+
+def _transient_status(method: str, path: str, response: Any) -> CmTransientError:
+    retry_after = parse_retry_after(response.headers.get('Retry-After'))
+    reason = 'HTTP %s %s' % (response.status_code, response.reason or '')
+    if retry_after is not None:
+        reason += ' (Retry-After: %g s)' % retry_after
+    return CmTransientError('%s %s failed: %s' % (method, path, reason.strip()), reason.strip(), method, path,
+                            status_code=response.status_code, retry_after=retry_after)
 
 
 # Each read takes what has arrived, up to this many bytes, so a trickling answer meets the deadline between reads.
 _READ_SIZE = 64 * 1024
 
 
-def _read_answer(response, deadline, timeout):
+def _read_answer(response: Any, deadline: float, timeout: float) -> None:
     """Read the whole body into response (as requests would), within the deadline and MAX_ANSWER_BYTES.
 
     Over either bound the connection is closed (it is out of step) and _Overtime or _TooLarge is raised.
@@ -576,7 +566,7 @@ def _read_answer(response, deadline, timeout):
             if size > MAX_ANSWER_BYTES:
                 raise _TooLarge('more than %d bytes read' % MAX_ANSWER_BYTES, response.status_code)
             chunks.append(chunk)
-    except (_Overtime, _TooLarge, urllib3.exceptions.TimeoutError):
+    except (_UnreadAnswer, urllib3.exceptions.TimeoutError):
         response.close()
         raise
     if time.monotonic() > deadline:
@@ -587,7 +577,7 @@ def _read_answer(response, deadline, timeout):
     response._content_consumed = True  # pylint: disable=protected-access
 
 
-def _limit_next_read(raw, seconds):
+def _limit_next_read(raw: Any, seconds: float) -> None:
     """The socket waits at most `seconds` for the next bytes (urllib3 sets its own timeout again on the next call)."""
     try:
         sock = raw._fp.fp.raw._sock  # pylint: disable=protected-access
@@ -596,7 +586,7 @@ def _limit_next_read(raw, seconds):
     sock.settimeout(seconds)
 
 
-def _redirect_error(method, path, response):
+def _redirect_error(method: str, path: str, response: Any) -> CmApiError:
     location = response.headers.get('Location') or 'no Location header'
     if len(location) > 200:
         location = location[:197] + '...'
@@ -607,7 +597,7 @@ def _redirect_error(method, path, response):
     return CmApiError(message.replace(' ,', ','), method, path, response.status_code)
 
 
-def _is_html(response):
+def _is_html(response: Any) -> bool:
     content_type = (response.headers.get('Content-Type') or '').lower()
     return 'html' in content_type or response.content.lstrip()[:1] == b'<'
 
@@ -620,7 +610,7 @@ _JSON_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS_RE = re.compile(r'[^\[\]{}]+')
 
 
-def parse_json(content):
+def parse_json(content: Any) -> Any:
     """The JSON value of a body (bytes); MalformedJson for invalid JSON, a duplicate key, or nesting deeper than MAX_JSON_DEPTH.
 
     The depth is checked before parsing: Python's parser would raise RecursionError first. A duplicate key
@@ -645,7 +635,7 @@ def parse_json(content):
         raise MalformedJson(str(exc))
 
 
-def _no_duplicate_keys(pairs):
+def _no_duplicate_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     data = {}
     for key, value in pairs:
         if key in data:
@@ -654,7 +644,7 @@ def _no_duplicate_keys(pairs):
     return data
 
 
-def _json_body(method, path, response, content):
+def _json_body(method: str, path: str, response: Any, content: bytes) -> Any:
     """The parsed body; a 2xx whose body is not JSON (an HTML page, garbage, hostile JSON) is a transient failure."""
     if not content or not content.strip():
         return None
@@ -666,7 +656,7 @@ def _json_body(method, path, response, content):
         raise CmTransientError('%s %s failed: %s' % (method, path, reason), reason, method, path, status_code=response.status_code)
 
 
-def _server_message(response):
+def _server_message(response: Any) -> Optional[str]:
     """The server's own message: `Message` (and `ExceptionMessage`) of an ASP.NET error, or the body's start."""
     try:
         data = parse_json(response.content or b'')
@@ -683,7 +673,7 @@ def _server_message(response):
     return None
 
 
-def _api_error(method, path, response, auth_hint=None):
+def _api_error(method: str, path: str, response: Any, auth_hint: Optional[str] = None) -> CmApiError:
     server_message = _server_message(response)
     corr_id = correlation_id(server_message)
     message = '%s %s failed: HTTP %s' % (method, path, response.status_code)

@@ -13,6 +13,8 @@ The flow of design.md: client (GET) -> request model (decide) -> client (PUT) ->
 
 from __future__ import annotations
 
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
+
 from ansible_collections.mim.cm.plugins.module_utils._errors import (
     CmApiError,
     CmConnectionError,
@@ -31,16 +33,28 @@ from ansible_collections.mim.cm.plugins.module_utils._request_model import (
     status_diff,
     target_status,
 )
-from ansible_collections.mim.cm.plugins.module_utils._workers import ClientPool, StopFlag, check_workers, map_in_order
+from ansible_collections.mim.cm.plugins.module_utils._workers import (
+    DEFAULT_WORKERS,
+    ClientPool,
+    StopFlag,
+    check_workers,
+    map_in_order,
+)
+
+# How a list's states are learnt (the read_strategy option; its default first).
+READ_STRATEGIES = ('auto', 'search', 'get')
+DEFAULT_READ_STRATEGY = READ_STRATEGIES[0]
 
 
-class Outcome(object):
+Facts = Dict[str, Any]  # a request's facts (_request_model.request_facts)
+
+
+class Outcome(NamedTuple):
     """What converging one request did: `changed`, the request's facts now (or as predicted in check mode), and the diff."""
 
-    def __init__(self, changed, request, diff=None):
-        self.changed = changed
-        self.request = request
-        self.diff = diff
+    changed: bool
+    request: Facts
+    diff: Optional[Dict[str, Any]] = None
 
 
 def read_request(client, request_id):
@@ -56,48 +70,55 @@ def read_request(client, request_id):
     return request_facts(api_request)
 
 
-def _change(client, request_id, target, before):
-    """PUT the change; return (the request's facts after it, whether this run changed it).
+class Change(NamedTuple):
+    """What a PUT did: the request's facts after it, and whether this run changed it."""
+
+    request: Facts
+    changed: bool
+
+
+def _change(client: Any, request_id: str, target: str, before: Facts) -> Change:
+    """PUT the change, through the client's one retry mechanism.
 
     A PUT is never repeated blindly. When its answer is lost (dropped connection, timeout, 502/503/504,
-    a garbled body), the request is read again first: already at the target means the change was made;
-    still changeable means the PUT is sent again (within `retries`); anything else is a failure.
+    a garbled or untrusted body), `settle` reads the request first: already at the target means the change
+    was made; still changeable means the PUT is sent again (within `retries`); anything else is a failure.
     When the server refuses (500) but the request shows the target, someone else got there first.
     """
     call = 'PUT %s' % client.api_path('requests/%s' % request_id)
-    attempt = 0
-    answer_lost = False
-    while True:
-        try:
-            api_request = client.set_request_status(request_id, put_value(target))
-        except CmTransientError as error:
-            answer_lost = True
+    answer_lost = []  # one entry per lost answer
+
+    def put() -> Change:
+        api_request = client.set_request_status(request_id, put_value(target))
+        return Change(request_facts(api_request) if api_request is not None else read_request(client, request_id), True)
+
+    def settle(error: CmTransientError, tried: int, exhausted: bool) -> Optional[Change]:
+        answer_lost.append(error)
+        now = read_request(client, request_id)
+        if now['status'] == target_status(target):
+            client.warn('%s: %s, but the request is now %s: the change was applied' % (call, error.reason, now['status']))
+            return Change(now, True)
+        if decide(now['status_code'], target)[0] != CHANGE or exhausted:
+            raise CmRequestStateError(
+                'request %s: %s failed (%s)%s and the request is now %s (status %s)'
+                % (request_id, call, error.reason, ' after %d attempts' % tried if tried > 1 else '',
+                   now['status'], now['status_code']),
+                request_id=request_id, request=now,
+            )
+        return None  # still changeable: the PUT is sent again
+
+    try:
+        return client.retrying(call, put, settle)
+    except CmApiError as error:
+        if error.status_code == 500:
             now = read_request(client, request_id)
             if now['status'] == target_status(target):
-                client.warn('%s: %s, but the request is now %s: the change was applied' % (call, error.reason, now['status']))
-                return now, True
-            if decide(now['status_code'], target)[0] != CHANGE or attempt >= client.retry.retries:
-                raise CmRequestStateError(
-                    'request %s: %s failed (%s)%s and the request is now %s (status %s)'
-                    % (request_id, call, error.reason, ' after %d attempts' % (attempt + 1) if attempt else '',
-                       now['status'], now['status_code']),
-                    request_id=request_id, request=now,
-                )
-            attempt += 1
-            client.retry.pause(attempt, call, error)
-            continue
-        except CmApiError as error:
-            if error.status_code == 500:
-                now = read_request(client, request_id)
-                if now['status'] == target_status(target):
-                    if not answer_lost:
-                        client.warn('%s was refused (%s), but the request is already %s: someone else got there first'
-                                    % (call, error.server_message or 'HTTP 500', now['status']))
-                    return now, answer_lost
-            error.details.setdefault('request', before)  # the failure still shows the request as it was read
-            raise
-        after = request_facts(api_request) if api_request is not None else read_request(client, request_id)
-        return after, True
+                if not answer_lost:
+                    client.warn('%s was refused (%s), but the request is already %s: someone else got there first'
+                                % (call, error.server_message or 'HTTP 500', now['status']))
+                return Change(now, bool(answer_lost))
+        error.details.setdefault('request', before)  # the failure still shows the request as it was read
+        raise
 
 
 def converge_request(client, request_id, target, check_mode=False, known=None):
@@ -116,7 +137,7 @@ def converge_request(client, request_id, target, check_mode=False, known=None):
         after = predicted_facts(before, target)
         return Outcome(True, after, status_diff(before, after))
 
-    after, changed = _change(client, request_id, target, before)
+    after, changed = _change(client, request_id, target, before)  # a Change
     if not changed:
         return Outcome(False, after)
     if after['status'] != target_status(target):
@@ -136,7 +157,7 @@ class BatchOutcome(object):
         self.requests = []
         self.changed_ids = []
         self.failures = []
-        self.diff = {'before': {}, 'after': {}}
+        self.diff: Dict[str, Dict[str, Any]] = {'before': {}, 'after': {}}
 
     @property
     def changed(self):
@@ -188,7 +209,9 @@ def search_states(client, request_ids, target):
     return found
 
 
-def converge_requests(client, request_ids, target, check_mode=False, workers=1, new_client=None, read_strategy='get'):
+def converge_requests(client: Any, request_ids: List[str], target: str, check_mode: bool = False,
+                      workers: int = DEFAULT_WORKERS, new_client: Optional[Callable[[], Any]] = None,
+                      read_strategy: str = DEFAULT_READ_STRATEGY) -> 'BatchOutcome':
     """Make every request of `request_ids` (GUIDs, already folded) reach `target`.
 
     Up to `workers` requests are handled at once, each worker with a client of its own (`new_client`

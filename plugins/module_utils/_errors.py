@@ -14,11 +14,13 @@ No message ever holds a password: the client never puts one into an exception.
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 
 class CmError(Exception):
     """Base class: anything that stops a task, with a message meant for the user."""
 
-    def __init__(self, message, **details):
+    def __init__(self, message: str, **details: Any):
         super().__init__(message)
         self.message = message
         self.details = details
@@ -38,7 +40,8 @@ class CmTransientError(CmConnectionError):
     Whether the server acted on the call is unknown. GETs are retried; a PUT's caller reads the request to find out.
     """
 
-    def __init__(self, message, reason, method, path, status_code=None, retry_after=None):
+    def __init__(self, message: str, reason: str, method: str, path: str, status_code: Optional[int] = None,
+                 retry_after: Optional[float] = None):
         super().__init__(message, method=method, api_path=path, status_code=status_code)
         self.reason = reason
         self.status_code = status_code
@@ -48,7 +51,8 @@ class CmTransientError(CmConnectionError):
 class CmApiError(CmError):
     """The server answered with a status code the call does not accept."""
 
-    def __init__(self, message, method, path, status_code, server_message=None, correlation_id=None):
+    def __init__(self, message: str, method: str, path: str, status_code: int, server_message: Optional[str] = None,
+                 correlation_id: Optional[str] = None):
         super().__init__(
             message,
             method=method,

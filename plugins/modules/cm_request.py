@@ -432,7 +432,13 @@ from ansible_collections.mim.cm.plugins.module_utils._client import (
     missing_libraries,
 )
 from ansible_collections.mim.cm.plugins.module_utils._secrets import protect_secrets
-from ansible_collections.mim.cm.plugins.module_utils._converge import converge_request, converge_requests
+from ansible_collections.mim.cm.plugins.module_utils._converge import (
+    DEFAULT_READ_STRATEGY,
+    READ_STRATEGIES,
+    converge_request,
+    converge_requests,
+)
+from ansible_collections.mim.cm.plugins.module_utils._workers import DEFAULT_WORKERS
 from ansible_collections.mim.cm.plugins.module_utils._errors import CmError, CmInputError, CmRequestStateError
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES, Purpose, completed_after, type_code_for
 from ansible_collections.mim.cm.plugins.module_utils._request_model import TARGETS, fold_guids, normalize_guid
@@ -447,8 +453,8 @@ def argument_spec():
     spec.update(
         id=dict(type='str', aliases=['uuid']),
         ids=dict(type='list', elements='str'),
-        workers=dict(type='int', default=4),
-        read_strategy=dict(type='str', default='auto', choices=['auto', 'search', 'get']),
+        workers=dict(type='int', default=DEFAULT_WORKERS),
+        read_strategy=dict(type='str', default=DEFAULT_READ_STRATEGY, choices=list(READ_STRATEGIES)),
         status=dict(type='str', required=True, choices=['submitted'] + list(TARGETS)),
         type=dict(type='str', choices=list(REQUEST_TYPES)),
         type_code=dict(type='int'),

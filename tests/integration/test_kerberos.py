@@ -29,8 +29,8 @@ sys.path.insert(0, str(TESTS_DIR / 'kdc'))
 
 import kdc as kdc_module  # noqa: E402 pylint: disable=wrong-import-position
 
-from ansible_collections.mim.cm.plugins.module_utils import _auth, _client  # noqa: E402 pylint: disable=wrong-import-position
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmInputError  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.mim.cm.plugins.module_utils import _client  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError  # noqa: E402 pylint: disable=wrong-import-position
 
 APPROVED = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
 APPROVED_TOO = '5eed0003-0000-4000-8000-000000000001'
@@ -345,89 +345,10 @@ def test_without_gssapi_kerberos_fails_saying_what_to_install_and_ntlm_still_wor
     assert emulator.exchanges()[0]['mechanism'] is None and logins(emulator.exchanges()) == [('ntlm', 'CONTOSO\\cmadmin')]
 
 
-# --- the options, checked before any traffic (no KDC needed) -----------------------------------------------
+# The pure tests of the auth package (options, WWW-Authenticate parsing, messages) are in
+# tests/unit/plugins/module_utils/test_auth.py.
 
-@pytest.mark.parametrize('options, message', [
-    (dict(auth='kerberos', username='EXAMPLE\\svc', password='x'), 'is a DOMAIN\\user name, which Kerberos does not know'),
-    (dict(auth='negotiate', password='x'), 'password needs username for auth=negotiate'),
-    (dict(auth='kerberos', kerberos_hostname='HTTP/cm.example.com'), "kerberos_hostname 'HTTP/cm.example.com' is not valid"),
-    (dict(auth='kerberos', kerberos_service='HTTP@cm'), "kerberos_service 'HTTP@cm' is not valid"),
-    (dict(auth='ntlm', username='svc@example.com'), 'username and password are required for auth=ntlm'),
-    (dict(auth='basic'), "auth 'basic' is not supported; use one of ntlm, negotiate, kerberos"),
-])
-def test_options_are_checked_before_any_traffic(options, message):
-    if options.get('auth') in _auth.KERBEROS_METHODS and kdc_module.missing_python_libraries():
-        pytest.skip('gssapi/krb5 not installed: the missing-library failure comes first (tested above)')
-    with pytest.raises(CmInputError) as caught:
-        _client.CmClient('https://cm.example.com', **options)
-    assert message in caught.value.message
-
-
-def test_kerberos_options_with_ntlm_are_ignored_with_a_warning():
-    warnings = []
-    _client.CmClient('https://cm.example.com', 'EXAMPLE\\svc', 'x', kerberos_hostname='cm01.example.com', warn=warnings.append)
-    _client.CmClient('https://cm.example.com', 'EXAMPLE\\svc', 'x', kerberos_service='HTTP', warn=warnings.append)
-    assert warnings == ['kerberos_service and kerberos_hostname only apply to auth=negotiate and auth=kerberos; auth=ntlm ignores them']
-
-
-class _Headers(object):
-    def __init__(self, values):
-        self.values = values
-
-    def getlist(self, name):
-        return self.values if name.lower() == 'www-authenticate' else []
-
-    def get(self, name):
-        return ', '.join(self.values) if name.lower() == 'www-authenticate' and self.values else None
-
-
-class _Response(object):
-    def __init__(self, *values):
-        self.raw = type('Raw', (), {'headers': _Headers(list(values))})()
-        self.headers = _Headers(list(values))
-
-
-@pytest.mark.parametrize('values, schemes, token', [
-    (['Negotiate', 'NTLM'], ['Negotiate', 'NTLM'], None),
-    (['Negotiate, NTLM'], ['Negotiate', 'NTLM'], None),
-    (['NTLM'], ['NTLM'], None),
-    (['Negotiate oRswGaADCgEAoxIEEAEAAAA='], ['Negotiate'], b'\xa1\x1b0\x19\xa0\x03\n\x01\x00\xa3\x12\x04\x10\x01\x00\x00\x00'),
-    (['Basic realm="cm", charset="UTF-8"', 'negotiate YWJj'], ['Basic', 'negotiate'], b'abc'),
-    ([], [], None),
-])
-def test_www_authenticate_parsing(values, schemes, token):
-    response = _Response(*values)
-    assert _auth.offered_schemes(response) == schemes
-    assert _auth.negotiate_token(response) == token
-
-
-def test_kerberos_error_messages_say_what_to_do_and_keep_kerberos_words():
-    spn = 'HTTP/cm.example.com'
-    assert _auth.describe_kerberos_error('Clock skew too great -1765328347', 'a@B', spn).startswith('the clocks of this host')
-    text = _auth.describe_kerberos_error('Cannot find KDC for realm "B" -1765328230', 'a@B', spn)
-    assert text.startswith('no KDC answered for the realm') and 'Cannot find KDC for realm' in text
-    assert _auth.describe_kerberos_error('something new', None, spn) == (
-        "Kerberos failed for the ticket cache's principal and the service principal HTTP/cm.example.com: something new")
-
-
-class _Context(object):
-    """A pyspnego context stand-in whose last step fails as a forged or corrupted final token makes it fail."""
-
-    complete = False
-    negotiated_protocol = 'kerberos'
-
-    def step(self, token):
-        raise ValueError('SpnegoError (9): Major (589824): Invalid token was supplied, Minor (100001): Success, Context: %r' % token)
-
-
-def test_a_final_token_that_does_not_verify_fails_the_login():
-    auth = _auth.HttpNegotiateAuth('kerberos', ADMIN_PRINCIPAL, 'x')
-    with pytest.raises(_auth.NegotiateAuthError) as caught:
-        auth._finish(_Context(), b'forged', 'HTTP/cm.example.com')  # pylint: disable=protected-access
-    assert caught.value.message.startswith('the server accepted the login but its final Negotiate token (mutual authentication) '
-                                           'is not valid, so it did not prove to be HTTP/cm.example.com')
-    assert auth._finish(type('Done', (_Context,), {'complete': True})(), b'late', 'HTTP/x') is None  # pylint: disable=protected-access
-
+# --- the KDC fixture -------------------------------------------------------------------------------------------
 
 def test_kdc_unavailable_reason_names_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(kdc_module, 'find_program', lambda name: None)

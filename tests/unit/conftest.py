@@ -82,6 +82,9 @@ class FakeCmClient(object):
     def __exit__(self, *exc_info):
         self.close()
 
+    def retrying(self, call, attempt, settle=None):
+        return self.retry.run(call, attempt, settle)
+
     def api_path(self, api_path):
         return '%s/%s' % (self.base_path, api_path)
 

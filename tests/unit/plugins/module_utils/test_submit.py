@@ -41,6 +41,9 @@ class FakeServer(object):
         self.numbers = itertools.count(1)
         self.retry = RetryPolicy(retries=2, delay=0.5, warn=self.warn, sleep=lambda seconds: None, jitter=lambda: 0)
 
+    def retrying(self, call, attempt, settle=None):
+        return self.retry.run(call, attempt, settle)
+
     def api_path(self, api_path):
         return '%s/%s' % (self.base_path, api_path)
 
