@@ -47,8 +47,8 @@ def test_every_admin_route_has_an_example():
         if not call:
             continue
         method, path = call.group(1) or "GET", re.sub(r"\$\w+", "5eed0016-0000-4000-8000-000000000001", call.group(2))
-        matching = [(route_method, template) for (route_method, template, _handler), pattern in zip(door.routes, door._patterns)  # pylint: disable=protected-access
-                    if route_method == method and pattern.fullmatch(path)]
+        routes = zip(door.routes, door._patterns)  # pylint: disable=protected-access
+        matching = [(route_method, template) for (route_method, template, _handler), pattern in routes if route_method == method and pattern.fullmatch(path)]
         assert len(matching) == 1, line
         covered.update(matching)
     assert covered == server_routes()

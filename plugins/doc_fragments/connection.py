@@ -15,6 +15,10 @@ options:
     description:
       - The MIM CM server, for example V(https://cm.example.com).
       - A trailing C(/CertificateManagement) or the full API path C(/CertificateManagement/api/v1.0) is accepted and not doubled.
+      - Without control characters, whitespace or credentials (C(user:password@)); such a value fails before any
+        network traffic.
+      - A redirect from the server is never followed (the CM REST API does not redirect); it fails naming where it
+        pointed.
       - If not set, the value of the E(MIM_CM_URL) environment variable is used.
     type: str
     required: true
@@ -87,7 +91,10 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP call to the server.
+      - Seconds one API call may take in all - connecting, logging in and reading the whole answer. A server that
+        sends its answer too slowly fails the call within it, as a failure that may pass (see O(retries)).
+      - Must be greater than 0.
+      - An answer may be at most 128 MiB (a search of 50,000 requests is about 55 MB); a larger one fails.
     type: int
     default: 30
   retries:
@@ -98,6 +105,7 @@ options:
         reads the request first, and sends the change again only if the request still needs it.
       - HTTP 500 and the other 4xx answers are not retried - the server has decided.
       - Each retry shows as a warning that names the call and the reason.
+      - V(0) or more.
       - If not set, the value of the E(MIM_CM_RETRIES) environment variable is used.
     type: int
     default: 3
@@ -105,6 +113,7 @@ options:
     description:
       - Seconds to wait before the first retry; each later retry waits twice as long (plus up to O(retry_delay) of random
         jitter, and at most 30 seconds). A C(Retry-After) header from the server is honoured instead, up to 60 seconds.
+      - Must be greater than 0.
       - If not set, the value of the E(MIM_CM_RETRY_DELAY) environment variable is used.
     type: float
     default: 1.0

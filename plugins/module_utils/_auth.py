@@ -94,6 +94,10 @@ _KERBEROS_ERRORS = (
 )
 
 
+# A KDC's refusal of the password itself (the first row of _KERBEROS_ERRORS).
+_PASSWORD_REFUSED = re.compile(_KERBEROS_ERRORS[0][0], re.IGNORECASE)
+
+
 class NegotiateAuthError(Exception):
     """A Negotiate login could not be made or was not what the server should send; the message says what to do."""
 
@@ -225,12 +229,11 @@ class _FallbackReasons(logging.Handler):
         self.reasons = []
 
     def emit(self, record):
-        try:
-            text = record.getMessage()
-        except Exception:  # pylint: disable=broad-exception-caught
-            return
-        if text.startswith('Failed to create') and 'kerberos' in text.lower():
-            self.reasons.append(text.split(': ', 1)[-1])
+        # pyspnego logs ("Failed to create context for SPNEGO protocol %s: %s", protocol, str(error)): read the
+        # record's arguments (the mechanism, then the error's text), not the wording of its message.
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) == 2 and args[0] == 'kerberos' and isinstance(args[1], str):
+            self.reasons.append(args[1])
 
 
 class _CaptureFallback(object):
@@ -406,6 +409,12 @@ class HttpNegotiateAuth(AuthBase):
                     'there: use auth=ntlm if NTLM is allowed, or enable the Negotiate provider of Windows Authentication '
                     'for the CM site in IIS' % (offered, self.protocol))
         who = self.username or "the ticket cache's principal"
+        if state.kerberos_failure and _PASSWORD_REFUSED.search(state.kerberos_failure):
+            # Negotiate fell back to NTLM because the KDC refused the password; a server that then refuses NTLM
+            # (mod_auth_gssapi takes no NTLM at all) says nothing more useful than the KDC did.
+            return ('the password (or the account) of %s was refused: the KDC refused Kerberos pre-authentication, and '
+                    'the server refused the NTLM login Negotiate fell back to. Check password, and that the account is '
+                    'not locked, disabled or expired (Kerberos said: %s)' % (who, kerberos_words(state.kerberos_failure)))
         if state.mechanism == 'ntlm':
             because = ''
             if state.kerberos_failure:

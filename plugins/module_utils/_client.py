@@ -434,6 +434,8 @@ class CmClient(object):
         except requests.exceptions.RequestException as exc:
             raise CmConnectionError('%s %s failed: %s' % (method, path, _reason(exc)), method=method, api_path=path)
 
+        if not 200 <= response.status_code < 300:
+            self._scrub_body(response)  # an error's body goes into messages: scrubbed before it is cut short
         if 300 <= response.status_code < 400:
             raise _redirect_error(method, path, response)
         if response.status_code in TRANSIENT_STATUS_CODES:
@@ -446,7 +448,19 @@ class CmClient(object):
         if response.status_code not in expected or (response.status_code == 404 and _is_html(response)):
             # An HTML 404 is a web server's or a proxy's page, not the API's "no such request": the API is not there.
             raise _api_error(method, path, response, self._auth_hint(response))
-        return response.status_code, _json_body(method, path, response, response.content)
+        try:
+            return response.status_code, _json_body(method, path, response, response.content)
+        except CmTransientError:
+            self._scrub_body(response)
+            return response.status_code, _json_body(method, path, response, response.content)
+
+    def _scrub_body(self, response):
+        """Mask the password in an answer's body, before any message quotes (and cuts) a piece of it."""
+        text = response.content.decode('utf-8', 'replace')
+        scrubbed = self.scrubber.scrub(text)
+        if scrubbed != text:
+            response._content = scrubbed.encode('utf-8')  # pylint: disable=protected-access
+            response.encoding = 'utf-8'
 
     def _auth_hint(self, response):
         """For a 401 under auth=negotiate or kerberos: what the handshake saw (was Negotiate offered?) and what to do."""

@@ -44,17 +44,23 @@ def secret_forms(secret: Optional[str]) -> Set[str]:
     if not secret:
         return set()
     forms = {secret, secret.strip(), unquote(secret)}
-    for form in list(forms):
-        forms.update((
-            json.dumps(form)[1:-1],
-            json.dumps(form, ensure_ascii=False)[1:-1],
-            repr(form)[1:-1],
-            html.escape(form),
-            html.escape(form, quote=False),
-            quote(form, safe=''),
-            quote_plus(form),
-        ))
+    # Two rounds: a server may escape the secret once (JSON in its answer), a message once more (repr of that text).
+    for dummy in range(2):
+        for form in list(forms):
+            forms.update(_encoded(form))
     return set(form for form in forms if form)
+
+
+def _encoded(text: str) -> Set[str]:
+    return {
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        repr(text)[1:-1],
+        html.escape(text),
+        html.escape(text, quote=False),
+        quote(text, safe=''),
+        quote_plus(text),
+    }
 
 
 class Scrubber(object):

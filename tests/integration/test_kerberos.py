@@ -230,6 +230,21 @@ def test_a_wrong_password_or_an_unknown_principal_is_refused_by_the_kdc(kerberos
 
 
 @needs_kdc
+def test_a_wrong_password_under_negotiate_says_the_password_was_refused(start_kerberos_emulator, run_playbook, krb_env):
+    """The KDC refuses pre-authentication, Negotiate falls back to NTLM, the server refuses that too (issue 12)."""
+    emulator = start_kerberos_emulator('--auth', 'negotiate')
+    wrong = 'Wr0ng-But-Secret-%s' % KRB_ADMIN_PASSWORD[::-1]
+    run = run_playbook([task(APPROVED, **dict(FAST, password=wrong))], module_defaults=kerberos(emulator, auth='negotiate'),
+                       env=krb_env, verbosity=4)
+    result = run[0]
+    assert result['failed'] is True and result['status_code'] == 401
+    assert 'the password (or the account) of cmadmin@MIMCM.TEST was refused' in result['msg'], result['msg']
+    assert 'Preauthentication failed' in result['msg']
+    assert wrong not in run.output and wrong not in json.dumps(run.results)
+    assert emulator.stored_request(APPROVED)['Status'] == 3
+
+
+@needs_kdc
 def test_a_wrong_spn(kerberos_emulator, run_playbook, krb_env):
     run = run_playbook([
         # An SPN the KDC does not know: no service ticket, nothing sent to the server.

@@ -7,9 +7,15 @@
 
 from __future__ import annotations
 
+import html
 import json
+from urllib.parse import quote
 
-from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, connection
+import pytest
+
+from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, TESTS_DIR, connection
+
+USERS_FILE = TESTS_DIR / 'emulator' / 'users.txt'
 
 APPROVED = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
 COMPLETED = '5eed0008-0000-4000-8000-000000000001'
@@ -60,3 +66,63 @@ def test_no_failure_shows_the_password_given_through_the_environment(emulator, r
     emulator.inject({'kind': 'status', 'code': 503, 'times': 0})
     run = run_playbook([request(), request(COMPLETED, 'canceled'), {'mim.cm.cm_request_info': {'status': 'approved'}}], env=env, verbosity=4)
     assert_never_shown(run, ADMIN_PASSWORD)
+
+
+# --- a server that echoes the password, and a password in url (issue 12) ---------------------------
+
+# A password with the characters that JSON, HTML, URLs and Python's repr each escape: a masked verbatim
+# value would still show in any of those forms.
+TRICKY_PASSWORD = 'Tr1cky"\\pass<&>\'x'
+
+
+def tricky_forms(password=TRICKY_PASSWORD):
+    """The password as a server or a message would show it."""
+    json_form = json.dumps(password)[1:-1]
+    return [password, json_form, repr(password)[1:-1], html.escape(password), html.escape(password, quote=False),
+            repr(json_form)[1:-1], repr(html.escape(password))[1:-1], quote(password, safe='')]
+
+
+@pytest.fixture
+def tricky_emulator(start_emulator, tmp_path):
+    users = tmp_path / 'users.txt'
+    users.write_text(USERS_FILE.read_text() + 'CONTOSO:tricky:%s\n' % TRICKY_PASSWORD)
+    return start_emulator('--users', str(users))
+
+
+ECHOES = [
+    # (request GUID, answer code, content type, body): each echoes the password its own way
+    ('a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099', 200, 'text/plain', 'Login of CONTOSO\\tricky with %s refused' % TRICKY_PASSWORD),
+    ('5eed0003-0000-4000-8000-000000000001', 500, 'application/json', json.dumps({'Message': 'Bad password %s.' % TRICKY_PASSWORD})),
+    ('5EED0003-0000-4000-8000-000000000002', 200, 'text/html', '<html><body>Bad password %s</body></html>' % html.escape(TRICKY_PASSWORD)),
+    ('5eed0018-0000-4000-8000-000000000001', 200, 'application/json', '{"Message": "Bad password %s' % json.dumps(TRICKY_PASSWORD)[1:-1]),
+    ('5EED0018-0000-4000-8000-000000000002', 400, 'text/plain', '   %s   ' % TRICKY_PASSWORD),
+]
+
+
+def test_a_password_the_server_echoes_never_shows_in_any_form(tricky_emulator, run_playbook):
+    for request_id, code, content_type, body in ECHOES:
+        tricky_emulator.inject({'kind': 'raw', 'code': code, 'content_type': content_type, 'body': body, 'times': 0,
+                                'path_contains': request_id.lower()})
+    options = connection(tricky_emulator, 'CONTOSO\\tricky', TRICKY_PASSWORD)
+    run = run_playbook([request(request_id, **options) for request_id, dummy, dummy, dummy in ECHOES], verbosity=4)
+    everything = run.output + json.dumps(run.results)
+    for form in tricky_forms():
+        assert form not in everything, form
+    assert all(result.get('failed') for result in run.results)
+    warnings = [warning for result in run.results for warning in result.get('warnings', [])]
+    assert len(warnings) >= 3 and all('********' in warning for warning in warnings), warnings
+    assert '********' in run.results[1]['msg'] and '********' in run.results[4]['msg']
+
+
+@pytest.mark.parametrize('userinfo, secret', [
+    ('cmadmin:S3cret-In-The-Url', 'S3cret-In-The-Url'),
+    ('CONTOSO%5Ccmadmin:S3cret%2FIn%3AUrl', 'S3cret/In:Url'),
+    ('t0ken-In-The-Url', 't0ken-In-The-Url'),
+])
+def test_a_password_in_url_is_refused_and_never_shows(userinfo, secret, emulator, run_playbook):
+    url = emulator.url.replace('://', '://%s@' % userinfo)
+    run = run_playbook([request(**connection(emulator, url=url))], verbosity=4)
+    assert 'url must not contain credentials' in run[0]['msg']
+    assert_never_shown(run, secret, quote(secret, safe=''))
+    assert emulator.exchanges() == []
+    assert 'ESTABLISH LOCAL CONNECTION' in run.output, 'the run really was at -vvvv'

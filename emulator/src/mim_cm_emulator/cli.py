@@ -35,7 +35,8 @@ def parse_args(argv):
                              f"its stderr goes to {DETACHED_LOG} in the state directory")
     parser.add_argument("--ready-file", metavar="FILE", help="once ready, write the ready JSON (url, ca_path, pid, ...) to FILE")
     parser.add_argument("--stop", action="store_true", help="stop the emulator running with this --state-dir (its emulator.pid) and exit")
-    parser.add_argument("--seed", default=DEFAULT_SEED, help="seed JSON: users' GUIDs, read-only users, requests, profile templates and their policies (default: %(default)s)")
+    parser.add_argument("--seed", default=DEFAULT_SEED,
+                        help="seed JSON: users' GUIDs, read-only users, requests, profile templates and their policies (default: %(default)s)")
     parser.add_argument("--users", default=DEFAULT_USERS, help="NTLM users file, DOMAIN:USER:PASSWORD a line (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")

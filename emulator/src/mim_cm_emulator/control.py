@@ -7,6 +7,7 @@ that file (atomically: a reader never sees half of it).
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -57,18 +58,26 @@ def start_detached(argv, state_dir, timeout=60):
     log_path = os.path.join(state_dir, DETACHED_LOG)
     command = [sys.executable, "-m", "mim_cm_emulator"] + [arg for arg in argv if arg != "--detach"]
     with open(log_path, "ab") as stderr:
+        # Unbuffered: select() below must see every line still to read (a buffer could hold the second one).
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,  # pylint: disable=consider-using-with
-                                 start_new_session=True)
+                                 start_new_session=True, bufsize=0)
     deadline = time.monotonic() + timeout
     lines = []
+    ended = False
     while len(lines) < 2 and time.monotonic() < deadline:
+        if not select.select([child.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            break  # silent until the deadline
         line = child.stdout.readline()  # the child prints both lines at once, or exits (EOF)
         if not line:
+            ended = True
             break
         lines.append(line.decode("utf-8").rstrip("\n"))
     child.stdout.close()
     if len(lines) < 2:
-        code = child.poll()
+        try:
+            code = child.wait(timeout=10 if ended else 0)  # its stdout closed: it is exiting; take its exit code
+        except subprocess.TimeoutExpired:
+            code = None
         if code is None:
             os.kill(child.pid, signal.SIGTERM)
             child.wait()

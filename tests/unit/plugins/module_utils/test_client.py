@@ -251,3 +251,199 @@ def test_validate_certs_false_and_http_each_warn_once():
     assert len(warnings) == 2
     assert 'validate_certs is false' in warnings[0] and 'ca_path' in warnings[0]
     assert 'url uses http://' in warnings[1]
+
+
+# --- hostile servers (issue 12) ---------------------------------------------------------------------
+
+REQUEST_ID = '5eed0003-0000-4000-8000-000000000001'
+
+
+@pytest.mark.parametrize('url, expected', [
+    ('https://cm.example.com\r\nX-Injected: 1', 'a carriage return (\\r) at position 23'),
+    ('https://cm.example.com/\n', 'a line feed (\\n) at position 24'),
+    ('https://cm.example.com/Certificate Management', 'url must not contain whitespace: it has a space at position 35'),
+    ('https://cm.example.com/\u00a0', 'the character U+00A0'),
+    ('https://cm.example.com\t', 'a tab'),
+    ('https://@cm.example.com', 'url must not contain credentials'),
+    ('https://t0ken@cm.example.com', 'url must not contain credentials'),
+])
+def test_api_base_url_refuses_control_characters_whitespace_and_userinfo_without_echoing(url, expected):
+    with pytest.raises(CmInputError) as caught:
+        api_base_url(url)
+    assert expected in caught.value.message
+    assert 'cm.example.com' not in caught.value.message
+
+
+@pytest.mark.parametrize('options, expected', [
+    (dict(timeout=0), 'timeout must be a number of seconds greater than 0, not 0'),
+    (dict(timeout=-5), 'not -5'),
+    (dict(retry_delay=0.0), 'retry_delay must be a number of seconds greater than 0'),
+    (dict(retry_delay=-1.0), 'retry_delay'),
+    (dict(retries=-1), 'retries must be 0 (no retry) or more, not -1'),
+    (dict(timeout=True), 'timeout must be'),
+])
+def test_numbers_are_checked_before_any_traffic(options, expected):
+    with pytest.raises(CmInputError) as caught:
+        CmClient('https://cm.example.com', 'EXAMPLE\\user', 'pw', **options)
+    assert expected in caught.value.message
+
+
+def test_from_params_keeps_the_values_given_and_fills_one_default():
+    params = dict(url='https://cm.example.com', username='EXAMPLE\\user', password='pw', timeout=7, retries=0, retry_delay=0.5)
+    client = CmClient.from_params(params)
+    assert (client.timeout, client.retry.retries, client.retry.delay) == (7, 0, 0.5)
+    assert CmClient.from_params(dict(url='https://cm.example.com', username='u', password='p')).timeout == _client.DEFAULT_TIMEOUT
+    with pytest.raises(CmInputError):
+        CmClient.from_params(dict(params, timeout=0))
+
+
+@pytest.mark.parametrize('code', [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_failure_naming_the_location_and_never_followed(code):
+    client, warnings, sleeps = scripted_client([FakeResponse(code, 'Moved', '<html>moved</html>', {'Location': 'https://evil.example.net/x'})])
+    with pytest.raises(CmApiError) as caught:
+        client.get_request(REQUEST_ID)
+    assert 'HTTP %d Moved, redirecting to https://evil.example.net/x' % code in caught.value.message
+    assert "url is the CM server's own https:// address" in caught.value.message
+    assert caught.value.status_code == code and sleeps == [] and warnings == []
+    assert client.session.sent[0][2]['allow_redirects'] is False and client.session.sent[0][2]['stream'] is True
+
+
+def test_an_answer_announced_over_the_cap_is_not_read():
+    response = FakeResponse(200, 'OK', '[]', {'Content-Length': str(_client.MAX_ANSWER_BYTES + 1)})
+    client, dummy, sleeps = scripted_client([response])
+    with pytest.raises(CmApiError) as caught:
+        client.search_requests(status='Approved')
+    assert 'the answer is larger than 128 MiB (it announced 134217729 bytes)' in caught.value.message
+    assert response.closed and sleeps == []
+
+
+def test_an_answer_growing_over_the_cap_is_cut(monkeypatch):
+    monkeypatch.setattr(_client, 'MAX_ANSWER_BYTES', 1000)
+    response = FakeResponse(200, 'OK', '', body=b'[' + b'"x",' * 1000 + b'"x"]')
+    response.raw.piece = 100
+    client, dummy, dummy = scripted_client([response])
+    with pytest.raises(CmApiError) as caught:
+        client.search_requests()
+    assert 'more than 1000 bytes read' in caught.value.message and response.closed
+
+
+class ClockedRaw(FakeRaw):
+    """A body that arrives one byte per read, each read moving the client's clock on by a second."""
+
+    def __init__(self, body, clock):
+        super().__init__(body, piece=1)
+        self.clock = clock
+
+    def read1(self, amount, decode_content=True):
+        self.clock[0] += 1.0
+        return super().read1(amount, decode_content)
+
+
+def test_a_trickling_answer_fails_at_the_deadline_as_a_transient_failure(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(_client.time, 'monotonic', lambda: clock[0])
+    responses = []
+    for dummy in range(2):
+        response = FakeResponse(200, 'OK', OK_JSON)
+        response.raw = ClockedRaw(OK_JSON.encode(), clock)
+        responses.append(response)
+    client, warnings, sleeps = scripted_client(responses, retries=1, timeout=5)
+    with pytest.raises(CmTransientError) as caught:
+        client.get_request(REQUEST_ID)
+    assert caught.value.message.endswith('failed: no complete answer within 5 seconds (timeout option) (after 2 attempts)')
+    assert all(response.closed for response in responses) and len(warnings) == 1
+
+
+def test_a_put_whose_answer_trickles_is_not_sent_again(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(_client.time, 'monotonic', lambda: clock[0])
+    response = FakeResponse(200, 'OK', OK_JSON)
+    response.raw = ClockedRaw(OK_JSON.encode(), clock)
+    client, dummy, dummy = scripted_client([response], timeout=5)
+    with pytest.raises(CmTransientError):
+        client.set_request_status(REQUEST_ID, 'Completed')
+    assert len(client.session.sent) == 1
+
+
+@pytest.mark.parametrize('body, problem', [
+    ({'Uuid': '5eed0008-0000-4000-8000-000000000001', 'Status': 8}, "another request's object ('5eed0008-0000-4000-8000-000000000001')"),
+    ({'Status': 3}, 'an object without a Uuid'),
+    ({'Uuid': '', 'Status': 3}, 'an object without a Uuid'),
+    ({'Uuid': REQUEST_ID, 'Status': None}, 'without a status number (Status: None)'),
+    ({'Uuid': REQUEST_ID, 'Status': True}, 'without a status number (Status: True)'),
+    ('api/v1.0/requests/x', 'str instead of a request object'),
+])
+def test_a_get_answered_with_something_else_than_the_request_fails_unretried(body, problem):
+    client, warnings, sleeps = scripted_client([FakeResponse(200, 'OK', json.dumps(body))])
+    with pytest.raises(CmApiError) as caught:
+        client.get_request(REQUEST_ID)
+    assert problem in caught.value.message and 'not trusted and nothing was changed' in caught.value.message
+    assert sleeps == [] and warnings == []
+
+
+def test_the_request_object_is_recognised_in_any_letter_case_and_with_braces():
+    body = json.dumps({'Uuid': '{%s}' % REQUEST_ID.upper(), 'Status': 3})
+    client, dummy, dummy = scripted_client([FakeResponse(200, 'OK', body)])
+    assert client.get_request(REQUEST_ID)['Status'] == 3
+
+
+def test_a_put_answered_with_another_request_is_an_unknown_outcome_for_the_caller_to_read():
+    client, dummy, dummy = scripted_client([FakeResponse(200, 'OK', json.dumps({'Uuid': '5eed0008-0000-4000-8000-000000000001', 'Status': 8}))])
+    with pytest.raises(CmTransientError) as caught:
+        client.set_request_status(REQUEST_ID, 'Completed')
+    assert "another request's object" in caught.value.reason and len(client.session.sent) == 1
+
+
+@pytest.mark.parametrize('text, problem', [
+    ('{"Uuid": "x", "Status": 3, "Status": 8}', 'the key "Status" appears twice in one object'),
+    ('[' * 5000 + ']' * 5000, 'nested more than 64 levels deep'),
+    ('{"a": ' * 65 + '1' + '}' * 65, 'nested more than 64 levels deep'),
+    (b'\xff\xfe{}', 'not UTF-8'),
+    ('{"a": 1', 'Expecting'),
+])
+def test_hostile_json_is_malformed(text, problem):
+    with pytest.raises(_client.MalformedJson) as caught:
+        _client.parse_json(text.encode() if isinstance(text, str) else text)
+    assert problem in str(caught.value)
+
+
+def test_json_as_deep_as_allowed_and_brackets_inside_strings_are_fine():
+    deepest = _client.parse_json(('[' * 64 + ']' * 64).encode())
+    for dummy in range(63):
+        deepest = deepest[0]
+    assert deepest == []
+    assert _client.parse_json(json.dumps({'a': '[[[[' * 100, 'b': '\\"[{'}).encode())['b'] == '\\"[{'
+
+
+def test_an_html_404_is_the_api_missing_not_an_unknown_request_and_is_not_retried():
+    client, warnings, sleeps = scripted_client([FakeResponse(404, 'Not Found', '<html><body>404</body></html>', {'Content-Type': 'text/html'})])
+    with pytest.raises(CmApiError) as caught:
+        client.get_request(REQUEST_ID)
+    assert 'HTTP 404 Not Found. Hint: not found: check url' in caught.value.message
+    assert sleeps == [] and warnings == []
+
+
+def test_a_json_404_is_still_an_unknown_request():
+    client, dummy, dummy = scripted_client([FakeResponse(404, 'Not Found', '{"Message": "The request could not be found."}')])
+    assert client.get_request(REQUEST_ID) is None
+
+
+def test_no_doubled_full_stop_before_the_hint():
+    error = _client._api_error('PUT', API + '/requests/x', FakeResponse(403, 'Forbidden', '{"Message": "Access is denied."}'))
+    assert 'Access is denied. Hint: permission denied' in error.message
+
+
+def test_the_password_a_server_echoes_is_scrubbed_from_errors_and_warnings():
+    password = 'pw"\\<&> '
+    echo = FakeResponse(200, 'OK', 'bad password %s!' % password, {'Content-Type': 'text/plain'})
+    refusal = FakeResponse(500, 'Internal Server Error', json.dumps({'Message': 'bad password %s.' % password.strip()}))
+    warnings, sleeps = [], []
+    client = CmClient('https://cm.example.com', 'EXAMPLE\\user', password, warn=warnings.append, retries=1, retry_delay=0.1)
+    client.retry._sleep = sleeps.append
+    client.session = ScriptedSession([echo, refusal])
+    with pytest.raises(CmApiError) as caught:
+        client.get_request(REQUEST_ID)
+    shown = ' '.join(warnings) + caught.value.message + json.dumps(caught.value.details)
+    assert '********' in warnings[0] and '********' in caught.value.message
+    for form in ('pw"\\<&>', repr(password)[1:-1].strip(), json.dumps(password)[1:-1].strip()):
+        assert form not in shown
