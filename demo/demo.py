@@ -52,7 +52,7 @@ def approve_like_a_person(emulator, stop):
     """The approver in the CM portal: approve each Pending request of the demo once it shows up."""
     approved = set()
     while not stop.is_set():
-        for request in emulator._admin('requests'):
+        for request in emulator.stored_requests():
             if request['Status'] == PENDING and request['Uuid'] not in approved:
                 time.sleep(1)  # a person takes a moment
                 emulator.approve(request['Uuid'])

@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOOLS_DIR = pathlib.Path(__file__).resolve().parent
@@ -48,7 +49,7 @@ DEFAULT_WORKERS = argument_spec()['workers']['default']
 # The statuses `read_strategy: search` asks for when the target is `completed`: one search each.
 SEARCHED_FOR_COMPLETED = search_statuses('completed')
 SEARCHES_FOR_COMPLETED = len(SEARCHED_FOR_COMPLETED)
-APPROVED, COMPLETED = 3, 8
+APPROVED, COMPLETED, PENDING = 3, 8, 16
 
 # Closer than this counts as a tie in the read strategy comparison.
 TIE_SECONDS, TIE_SHARE = 0.02, 0.05
@@ -424,12 +425,62 @@ class Benchmark(object):  # pylint: disable=too-many-instance-attributes
                         tasks.append(task)
             self.results['memory'] = self.runner.run('memory and read strategies, %d ids' % count, emulator, tasks, play_vars={'bench_ids': ids})
 
+    def run_wait(self):
+        """What waiting costs: groups of 1 to N Pending requests (each group one target user) that nobody approves, waited
+        for with cm_request_info's wait_for until wait_timeout; then N of which a person approves half during the wait.
+
+        The tasks time out by design (failed_when: false): the log then holds the initial search and every round.
+        """
+        sizes = self.options.wait_sizes
+        groups = [(size, bench_guid(0, 0, index)) for index, size in enumerate(sizes + [max(sizes)], start=1)]
+        requests = []
+        for index, (size, user) in enumerate(groups, start=1):
+            requests += [dict(seed_request(bench_guid(40 + index, PENDING, number), PENDING, self.admin_guid), TargetUserUuid=user)
+                         for number in range(1, size + 1)]
+        emulator = self.emulator('wait', requests)
+
+        def wait_task(label, user, size):
+            task = Task(label, {'mim.cm.cm_request_info': {'status': 'pending', 'target_user': user, 'wait_for': 'approved',
+                                                           'wait_timeout': self.options.wait_timeout,
+                                                           'wait_interval': self.options.wait_interval},
+                                'failed_when': False})
+            task.size = size
+            return task
+
+        with emulator:
+            print('emulator (%s Pending requests in groups of %s): %s' % (len(requests), sizes, emulator.url), flush=True)
+            tasks = [wait_task('wait for %d' % size, user, size) for size, user in groups[:-1]]
+            self.results['wait'] = self.runner.run('waiting for approvals', emulator, tasks)
+
+            size, user = groups[-1]
+            half = [bench_guid(40 + len(groups), PENDING, number) for number in range(1, size // 2 + 1)]
+            mark = len(emulator.exchanges())
+
+            def approve_half():
+                # A person approves half of them in the portal once the task has polled once.
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline:
+                    searches = [call for call in emulator.exchanges()[mark:] if not call['auth_leg'] and call.get('query') == 'status=Pending']
+                    if len(searches) >= 2:  # the search that found them, and the first round
+                        break
+                    time.sleep(0.05)
+                for request_id in half:
+                    emulator.approve(request_id)
+
+            approver = threading.Thread(target=approve_half, daemon=True)
+            approver.start()
+            task = wait_task('wait for %d, %d approved meanwhile' % (size, len(half)), user, size)
+            task.approved = len(half)
+            self.results['wait_half'] = self.runner.run('waiting, half approved meanwhile', emulator, [task])
+            approver.join(60)
+
     def run(self):
         self.results['load_before'] = os.getloadavg()[0]
         self.results['interpreter'] = interpreter_start()
         self.run_main()
         self.run_mixed()
         self.run_memory()
+        self.run_wait()
         self.results['load_after'] = os.getloadavg()[0]
 
 
@@ -742,8 +793,39 @@ class Report(object):  # pylint: disable=too-many-instance-attributes
         self.startup_section(figures)
         self.memory_section(figures)
         self.strategy_section(figures)
+        self.wait_section()
         self.where_section(figures, latency_text)
         return '\n'.join(self.lines).rstrip() + '\n'
+
+    def wait_section(self):
+        """What a wait of N requests costs per round, from the log: the searches and GETs of each waiting task."""
+        options = self.options
+        self.out('## Waiting for approvals')
+        self.out()
+        self.out('A person approves a request in the CM portal; the modules wait by polling (`mim.cm.cm_request_info` with '
+                 '`wait_for`, `mim.cm.cm_request` with `wait`: the same engine, `plugins/module_utils/_wait.py`). Measured: '
+                 'groups of Pending requests, each group the requests of one target user, waited for with `wait_for: approved`, '
+                 '`wait_timeout: %d`, `wait_interval: %g`; nobody approves them, so each task polls until its deadline. '
+                 'The first search finds the group; every later one is a round.' % (options.wait_timeout, options.wait_interval))
+        self.out()
+        rows = []
+        for task in self.bench.results['wait'] + self.bench.results['wait_half']:
+            tally = task.tally
+            rounds = tally.searches - 1
+            approved = getattr(task, 'approved', 0)
+            per_round = (tally.api_calls - 1 - tally.gets) / rounds if rounds else 0
+            rows.append((task.label, rounds, '%d (%s)' % (tally.api_calls, tally.calls()),
+                         '%g search%s' % (per_round, '' if per_round == 1 else 'es') + (' + %d GETs once' % tally.gets if tally.gets else ''),
+                         '%d' % (task.size * rounds), '%s (%+.1f s)' % (seconds(task.wall), task.wall - options.wait_timeout),
+                         'yes' if per_round == 1 and tally.gets == approved else '**no**'))
+        self.table(['requests waiting', 'rounds', 'API calls (all)', 'per round', 'one GET per request per round would be',
+                    'task time (past wait_timeout)', 'as designed'], rows)
+        self.out('A round costs one search per status the requests may still be in, whatever their number: one (Pending) to '
+                 'wait for an approval, three (Pending, Approved, Executing) for `wait_for: completed`. A request that leaves '
+                 'those statuses costs one GET, once, to learn where it went. The task time past `wait_timeout` holds the '
+                 'module\'s start-up, the first search and the last round: the wait itself ends within `wait_timeout` plus one '
+                 '`wait_interval` plus one call\'s `timeout`, whatever the retries (a unit test proves the bound with a fake clock).')
+        self.out()
 
     def list_verdict(self, task):
         """(ok, what the strategy needs) for a list task of the mixed scenario."""
@@ -1035,6 +1117,10 @@ def parse_args(argv=None):
     parser.add_argument('--long-repeats', type=int, default=3, help='repeats of the list tasks over all requests (default 3)')
     parser.add_argument('--crossover-sizes', type=lambda text: [int(size) for size in text.split(',') if size], default=[3, 10, 50, 100, 200, 400],
                         help='list lengths for get against search (default 3,10,50,100,200,400)')
+    parser.add_argument('--wait-sizes', type=lambda text: [int(size) for size in text.split(',') if size], default=[1, 10, 100],
+                        help='how many Pending requests wait together, one task each (default 1,10,100)')
+    parser.add_argument('--wait-timeout', type=int, default=3, help='wait_timeout of the waiting tasks, seconds (default 3)')
+    parser.add_argument('--wait-interval', type=float, default=0.5, help='wait_interval of the waiting tasks, seconds (default 0.5)')
     parser.add_argument('--smoke', action='store_true', help='a quick run with small sizes (for make test); the sizes above still apply when given')
     parser.add_argument('--output', help='write the page (reStructuredText, for the docs site) to this file')
     parser.add_argument('--revision', default='not given', help='what source was measured (git describe), for the page')
@@ -1043,13 +1129,16 @@ def parse_args(argv=None):
     if args.smoke:
         given = set(arg.split('=')[0] for arg in (argv if argv is not None else sys.argv[1:]))
         for name, value in (('requests', 100), ('loop_sample', 5), ('list_size', 20), ('list_changes', 4), ('memory_ids', 1000),
-                            ('repeats', 2), ('long_repeats', 1), ('crossover_sizes', [5, 20])):
+                            ('repeats', 2), ('long_repeats', 1), ('crossover_sizes', [5, 20]), ('wait_sizes', [1, 10]),
+                            ('wait_timeout', 1)):
             if '--' + name.replace('_', '-') not in given:
                 setattr(args, name, value)
     if not 0 < args.list_changes <= args.list_size or not 0 < args.loop_sample <= args.requests or min(args.repeats, args.long_repeats) < 1:
         parser.error('need 0 < list-changes <= list-size, 0 < loop-sample <= requests, and repeats of 1 or more')
     if args.latency_ms < 0:
         parser.error('--latency-ms must be 0 or more')
+    if not args.wait_sizes or min(args.wait_sizes) < 1 or args.wait_timeout < 0 or not args.wait_interval > 0:
+        parser.error('need wait sizes of 1 or more, a wait timeout of 0 or more and a wait interval above 0')
     return args
 
 

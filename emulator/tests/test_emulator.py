@@ -719,6 +719,8 @@ def test_admin_side_door(emu):
     assert emu.admin("POST", "reset").status_code == 204
     assert emu.stored_request(EXAMPLE)["Status"] == 3
     assert {e["path"].split("/")[1] for e in emu.exchanges()[before:]} == {"CertificateManagement"}
+    logged = emu.admin("GET", "exchanges")
+    assert logged.status_code == 200 and logged.json() == emu.exchanges() and logged.json()[-1]["method"] == "PUT"
 
 
 # ---- fault injection ---------------------------------------------------------------------------

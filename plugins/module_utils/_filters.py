@@ -70,12 +70,12 @@ def type_codes(request_type: Optional[List[str]], request_type_code: Optional[Li
         else:
             codes.add(code)
     if undocumented:
+        documented = ' and '.join(sorted(_TYPE_OPTION_BY_API_NAME.get(name.lower(), name) for name in REQUEST_TYPE_NAMES.values()))
         raise CmInputError(
             'request_type %s: the API documents the numbers of %s requests only, and MIM CM servers number the other '
             'types differently. Give the number your server uses in request_type_code instead (request_type_code of '
             'any request of that type shows it); nothing was sent'
-            % (', '.join(undocumented), ' and '.join(sorted(_TYPE_OPTION_BY_API_NAME.get(name.lower(), name)
-                                                             for name in REQUEST_TYPE_NAMES.values()))))
+            % (', '.join(undocumented), documented))
     for code in request_type_code or []:
         if isinstance(code, bool) or not isinstance(code, int) or code < 0:
             raise CmInputError('request_type_code %r is not a request type number (a whole number, 0 or more); nothing was sent' % (code,))
@@ -112,4 +112,3 @@ def split_templates(values: Optional[List[str]]) -> Tuple[List[str], List[str]]:
         except CmInputError:
             names.append(value.strip())
     return guids, names
-

@@ -208,9 +208,10 @@ def _count(requests):
 
 def _where(requests, verb, limit=10):
     """request <guid> is Denied (submitted <when>); ... at most `limit` of them."""
-    shown = ['request %s %s %s (submitted %s)' % (facts['uuid'], verb, facts.get('status') or 'in status number %s' % facts.get('status_code'),
-                                                facts.get('submitted') or 'at an unknown time')
-             for facts in requests[:limit]]
+    shown = []
+    for facts in requests[:limit]:
+        status = facts.get('status') or 'in status number %s' % facts.get('status_code')
+        shown.append('request %s %s %s (submitted %s)' % (facts['uuid'], verb, status, facts.get('submitted') or 'at an unknown time'))
     if len(requests) > limit:
         shown.append('and %d more' % (len(requests) - limit))
     return '; '.join(shown)

@@ -54,8 +54,8 @@ def test_find_by_type_target_user_originator_and_template(emulator, run_playbook
     assert found_ids(run[4]) == seeded(ProfileTemplateUuid=TEMPLATE, RequestType=5, TargetUserUuid=READER)
     assert all(found_ids(result) for result in run.results)  # every filter found something: none passed by accident
     # The API filters by status only: one search per status, and the module filters the rest.
-    assert [call['query'] for call in emulator.api_calls()] == ['status=Pending', 'status=Approved', 'status=Pending', '',
-                                                                 'status=Approved', '']
+    expected = ['status=Pending', 'status=Approved', 'status=Pending', '', 'status=Approved', '']
+    assert [call['query'] for call in emulator.api_calls()] == expected
 
 
 def test_find_by_template_name(emulator, run_playbook):

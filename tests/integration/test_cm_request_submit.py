@@ -69,7 +69,7 @@ def pending_searches(emulator):
 
 
 def stored_for(emulator, user):
-    return [request for request in emulator._admin('requests') if request['TargetUserUuid'].lower() == user]
+    return [request for request in emulator.stored_requests() if request['TargetUserUuid'].lower() == user]
 
 
 def test_submit_creates_one_request_and_a_second_run_sends_no_post(cm, run_playbook):

@@ -9,6 +9,7 @@ that stands in for the CM portal.
 
 Where things are:
     cli       the command line (`mim-cm-emulator`, `python -m mim_cm_emulator`)
+    control   the ready signal, --detach and --stop
     server    the HTTP server and the per-connection handler
     auth      NTLM, Negotiate/Kerberos and channel binding
     tls       the test CA, the server certificate and its channel bindings

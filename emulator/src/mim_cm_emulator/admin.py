@@ -36,10 +36,11 @@ class InFlight:
 class AdminDoor:
     """Test-only routes under /_emulator/ (loopback only, no authentication, not in exchanges.jsonl)."""
 
-    def __init__(self, store, faults, in_flight):
+    def __init__(self, store, faults, in_flight, exchanges=None):
         self.store = store
         self.faults = faults
         self.in_flight = in_flight
+        self.exchanges = exchanges
         # (method, path template under /_emulator/, handler): the documented contract (docs: the admin API), checked
         # against the guide by a test. {id} is one path segment, passed to the handler.
         self.routes = [
@@ -54,6 +55,7 @@ class AdminDoor:
             ("POST", "faults", self.add_faults),
             ("DELETE", "faults", self.clear_faults),
             ("GET", "in-flight", self.count_in_flight),
+            ("GET", "exchanges", self.list_exchanges),
         ]
         self._patterns = [re.compile(re.escape(template).replace(re.escape("{id}"), "([^/]+)") + "/?") for _method, template, _action in self.routes]
 
@@ -143,6 +145,10 @@ class AdminDoor:
         """DELETE /_emulator/faults: forget every rule."""
         self.faults.clear()
         return no_content()
+
+    def list_exchanges(self, **_unused):
+        """GET /_emulator/exchanges: the exchange log (exchanges.jsonl) as a JSON array."""
+        return json_reply(200, self.exchanges.records())
 
     def count_in_flight(self, **_unused):
         """GET /_emulator/in-flight: API exchanges being handled now (a stalled one counts until it is answered)."""

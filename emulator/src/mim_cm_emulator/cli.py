@@ -133,7 +133,7 @@ def main(argv=None):
         os.makedirs(state_dir, exist_ok=True)
         tls = None if args.plain_http else TlsMaterial(state_dir, args.host, args.cert_hostname)
         exchanges = ExchangeLog(os.path.join(state_dir, "exchanges.jsonl"))
-        admin = AdminDoor(store, FaultBook(args.fault_rules), InFlight())
+        admin = AdminDoor(store, FaultBook(args.fault_rules), InFlight(), exchanges)
         server = EmulatorServer((args.host, args.port), CMApi(store, users, args, templates), admin, users, exchanges, tls, args)
     except OSError as error:
         log(f"error: cannot start on {args.host}:{args.port} with state in {state_dir}: {error}")

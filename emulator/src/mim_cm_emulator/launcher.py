@@ -181,6 +181,10 @@ class EmulatorProcess(object):
         """The request as the emulator holds it now (API shape), read through the admin side door."""
         return self._admin('requests/%s' % request_id)
 
+    def stored_requests(self):
+        """Every request the emulator holds now (API shape), in seed then creation order."""
+        return self._admin('requests')
+
     # --- the CM portal's part, through the admin side door ----------------------------------------
 
     def approve(self, request_id):

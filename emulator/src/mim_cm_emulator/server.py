@@ -25,7 +25,13 @@ class ExchangeLog:
 
     def __init__(self, path):
         self._lock = threading.Lock()
+        self.path = path
         self._file = open(path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
+
+    def records(self):
+        """Every record in the file, oldest first (earlier runs with the same state directory included)."""
+        with self._lock, open(self.path, encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
 
     def write(self, record):
         """Append one record as a JSON line (thread-safe; ignored once closed)."""
