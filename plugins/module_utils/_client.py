@@ -60,8 +60,6 @@ else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 
-
-
 E = TypeVar('E', bound=CmError)
 
 API_ROOT = 'CertificateManagement'

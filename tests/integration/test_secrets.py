@@ -40,6 +40,8 @@ def test_no_failure_shows_the_password(emulator, start_emulator, run_playbook):
     down.stop()
     options = connection(emulator)
     untrusted = dict(options)
+    no_username = dict(options)
+    no_username['username'] = None
     del untrusted['ca_path']
     tasks = [
         request(**connection(emulator, password=wrong)),  # 401
@@ -50,7 +52,7 @@ def test_no_failure_shows_the_password(emulator, start_emulator, run_playbook):
         request('not-a-guid', **options),  # malformed, nothing sent
         request(**untrusted),  # TLS: untrusted certificate
         request(**connection(down)),  # connection refused, retries exhausted
-        request(**dict(options, username=None)),  # no username
+        request(**no_username),  # no username
         {'mim.cm.cm_request': dict(FAST, ids=[APPROVED, COMPLETED, 'dddddddd-0000-4000-8000-00000000dead'], status='canceled', **options)},
         {'mim.cm.cm_request_info': dict(options, status='pending', older_than='a month')},
         {'mim.cm.cm_request_info': dict(connection(emulator, password=wrong), status='pending')},

@@ -254,7 +254,7 @@ def _url_host(url: str) -> Optional[str]:
 
 def _release(response: Any) -> None:
     """Read the answer and give its connection back to the pool, so the next leg goes out on the same one."""
-    _ = response.content  # read it all: the connection is free only once the answer is consumed
+    response.content  # pylint: disable=pointless-statement  # noqa: B018 - read it all: the connection is free only then
     response.raw.release_conn()
 
 
