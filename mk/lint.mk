@@ -16,7 +16,7 @@ coverage: collection ## unit-test coverage of plugins/, per file; names the modu
 	cd $(COLLECTION) && $(BIN)/python -m pytest tests/unit -q -p no:cacheprovider --cov=plugins --cov-report=term \
 	    --cov-report=json:$(COLLECTIONS)/coverage.json
 	$(BIN)/python -c 'import json, sys; files = json.load(open(sys.argv[1]))["files"]; \
-	    low = ["%s %.0f%%" % (name, data["summary"]["percent_covered"]) for name, data in sorted(files.items()) \
+	    low = ["%s %.1f%%" % (name, data["summary"]["percent_covered"]) for name, data in sorted(files.items()) \
 	           if "module_utils" in name and data["summary"]["percent_covered"] < $(COVERAGE_BAR)]; \
 	    print("module_utils files under $(COVERAGE_BAR)%: " + (", ".join(low) or "none"))' $(COLLECTIONS)/coverage.json
 

@@ -151,30 +151,34 @@ def _submit_new(client, finder: _Finder, purpose: Purpose, target: str, wait: Wa
 
 
 def _post_once(client, finder: _Finder, purpose: Purpose) -> Dict[str, Any]:
-    """POST the request; when the answer is lost, search for the purpose before anything is sent again."""
+    """POST the request, through the client's one retry mechanism; a lost answer is searched for first.
+
+    When the answer is lost, `settle` searches the open requests for the purpose: found means the POST was
+    made; not found means it is sent again (within `retries`); not found after the last try is a failure.
+    """
     call = 'POST %s' % client.api_path('requests')
-    attempt = 0
-    while True:
-        try:
-            request_id = client.create_request(post_body(purpose))
-        except CmTransientError as error:
-            found = finder.find(OPEN_STATUSES)
-            if found.this_open or found.maybe_open:
-                now = (found.this_open or found.maybe_open)[0]
-                client.warn('%s: %s, but %s exists now: it was created' % (call, error.reason, name_request(now)))
-                return now
-            if attempt >= client.retry.retries:
-                raise CmRequestStateError('%s failed (%s)%s, and no request for %s exists: nothing was created'
-                                          % (call, error.reason, ' after %d attempts' % (attempt + 1) if attempt else '',
-                                             purpose.describe()))
-            attempt += 1
-            client.retry.pause(attempt, call, error)
-            continue
-        api_request = client.get_request(request_id)
-        if api_request is None:
-            raise CmRequestStateError('%s answered with the new request %s, but GET %s finds no such request'
-                                      % (call, request_id, client.api_path('requests/%s' % request_id)), created=True, changed=True)
-        return request_facts(api_request)
+
+    def post() -> str:
+        return client.create_request(post_body(purpose))
+
+    def settle(error: CmTransientError, tried: int, exhausted: bool) -> Optional[str]:
+        found = finder.find(OPEN_STATUSES)
+        if found.this_open or found.maybe_open:
+            now = (found.this_open or found.maybe_open)[0]
+            client.warn('%s: %s, but %s exists now: it was created' % (call, error.reason, name_request(now)))
+            return now['uuid']
+        if exhausted:
+            raise CmRequestStateError('%s failed (%s)%s, and no request for %s exists: nothing was created'
+                                      % (call, error.reason, ' after %d attempts' % tried if tried > 1 else '',
+                                         purpose.describe()))
+        return None  # not created: the POST is sent again
+
+    request_id = client.retrying(call, post, settle)
+    api_request = client.get_request(request_id)
+    if api_request is None:
+        raise CmRequestStateError('%s answered with the new request %s, but GET %s finds no such request'
+                                  % (call, request_id, client.api_path('requests/%s' % request_id)), created=True, changed=True)
+    return request_facts(api_request)
 
 
 def _go_on(client, finder: _Finder, facts: Dict[str, Any], target: str, wait: WaitOptions, check_mode: bool,

@@ -26,6 +26,8 @@ from ansible_collections.mim.cm.plugins.module_utils._request_model import STATU
 from ansible_collections.mim.cm.plugins.module_utils._retry import RetryPolicy
 
 BASE_PATH = '/CertificateManagement/api/v1.0'
+# The GUID of the account that logs in: the target of a POST without one.
+CALLER = '11111111-1111-1111-1111-111111111111'
 # The status a PUT asks for -> the status number it leaves (abandoning leaves a request Failed).
 PUT_ENDS = {'Completed': 8, 'Canceled': 17, 'Abandoned': 9}
 
@@ -40,7 +42,8 @@ class FakeCmClient(object):
     """CmClient's interface over requests in memory (API objects by lower-case GUID)."""
 
     def __init__(self, requests=(), retries=2, delay=0.5, put_script=None, refuse_puts_for=(), answer_put_with=200,
-                 status_after_put=None, changed_by_someone_else=None, templates=(), policies=None):
+                 status_after_put=None, changed_by_someone_else=None, templates=(), policies=None, post_script=None,
+                 decide_after_searches=None, decision='Approved'):
         self.base_path = BASE_PATH
         self.stored = dict((item['Uuid'].lower(), item) for item in requests)
         self.put_script = list(put_script) if put_script is not None else None  # None: every PUT is OK
@@ -50,6 +53,10 @@ class FakeCmClient(object):
         self.changed_by_someone_else = changed_by_someone_else  # a status number someone sets as our PUT arrives
         self.templates = list(templates)
         self.policies = dict(policies or {})  # (template GUID, request type name) -> policy
+        self.post_script = list(post_script) if post_script is not None else None  # like put_script, for POSTs
+        # A person in the CM portal: after this many Pending searches, every Pending request becomes `decision`.
+        self.decide_after_searches = decide_after_searches
+        self.decision = decision
         self.numbers = itertools.count(1)
         self.calls = []
         self.warnings = []
@@ -94,6 +101,12 @@ class FakeCmClient(object):
 
     def search_requests(self, status=None, target_user=None):
         self.calls.append(('SEARCH', status, target_user))
+        if status == 'Pending' and self.decide_after_searches is not None:
+            self.decide_after_searches -= 1
+            if self.decide_after_searches < 0:
+                for item in self.stored.values():
+                    if item['Status'] == STATUS_CODES['Pending']:
+                        item['Status'] = STATUS_CODES[self.decision]
         code = STATUS_CODES[status] if status else None
         return [copy.deepcopy(item) for item in self.stored.values() if code is None or item['Status'] == code]
 
@@ -116,10 +129,21 @@ class FakeCmClient(object):
         return copy.deepcopy(stored) if self.answer_put_with == 200 else None
 
     def create_request(self, body):
+        """A new request, Approved when the template's policy needs no approval, else Pending; the caller's when no target."""
         self.calls.append(('POST', body))
+        step = self.post_script.pop(0) if self.post_script else OK
+        if step == DROPPED:
+            raise CmTransientError('POST %s failed: the connection failed' % self.api_path('requests'),
+                                   'the connection failed: reset', 'POST', self.api_path('requests'))
         request_id = '00000000-0000-4000-8000-%012d' % next(self.numbers)
-        self.stored[request_id] = {'Uuid': request_id, 'Status': STATUS_CODES['Pending'], 'RequestType': 1,
-                                   'ProfileTemplateUuid': body.get('profiletemplateuuid'), 'Completed': '0001-01-01T00:00:00'}
+        policy = self.policies.get((str(body.get('profiletemplateuuid')).lower(), body.get('type'))) or {}
+        status = 'Approved' if policy.get('ApprovalsNeeded') == 0 else 'Pending'
+        self.stored[request_id] = {'Uuid': request_id, 'Status': STATUS_CODES[status], 'RequestType': 1,
+                                   'TargetUserUuid': body.get('target', CALLER), 'ProfileTemplateUuid': body.get('profiletemplateuuid'),
+                                   'Completed': '0001-01-01T00:00:00', 'Submitted': '2026-12-03T10:00:00Z'}
+        if step == LOST:
+            raise CmTransientError('POST %s failed: the connection failed' % self.api_path('requests'),
+                                   'the connection failed: reset', 'POST', self.api_path('requests'))
         return request_id
 
     def list_profile_templates(self):
