@@ -218,7 +218,7 @@ def test_ids_wait_together_with_one_pending_search_per_round():
     from ansible_collections.mim.cm.plugins.module_utils._submit import wait_for_approvals
     ids = ['10000000-0000-0000-0000-00000000000%d' % number for number in range(1, 6)]
     server = cm_server(requests=[stored(ids[0], 'Approved')] + [stored(request_id, 'Pending') for request_id in ids[1:]],
-                        decide_after_searches=3)
+                       decide_after_searches=3)
     assert wait_for_approvals(server, ids, 'completed', QUICK_WAIT) == {}
     searches = sent(server, 'SEARCH')
     assert searches and all(call[1] == 'Pending' for call in searches) and len(searches) == 4
