@@ -55,7 +55,7 @@ FIELDS = [
     "OldSmartcardUuid", "Priority", "Comment", "ProfileTemplateUuid", "SecurityDescriptor", "IsSmartcard",
     "IsEnrollmentAgent", "IsDataCollectionComplete",
 ]
-# cm-api.md's PUT table: (current status, requested status) -> new status; every other pair is refused.
+# The PUT table of docs/docsite/rst/architecture.rst: (current status, requested status) -> new status; every other pair is refused.
 ALLOWED = {
     (3, "Completed"): 8, (18, "Completed"): 8,
     (16, "Canceled"): 17, (3, "Canceled"): 17, (18, "Canceled"): 17,

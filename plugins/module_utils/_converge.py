@@ -8,7 +8,7 @@
 
 """Bring one request to a target status: read it, decide, change it only when needed, verify.
 
-The flow of design.md: client (GET) -> request model (decide) -> client (PUT) -> facts.
+The flow of docs/docsite/rst/architecture.rst ("The flow of one task"): client (GET) -> request model (decide) -> client (PUT) -> facts.
 """
 
 from __future__ import annotations

@@ -241,7 +241,7 @@ def check_policy(policy: Optional[Dict[str, Any]], purpose: Purpose) -> PolicyCh
 
 def post_body(purpose: Purpose) -> Dict[str, Any]:
     """The POST /requests body, with the documented lower-case keys; datacollection as an array of one-key objects."""
-    body = {
+    body: Dict[str, Any] = {
         'profiletemplateuuid': purpose.profile_template,
         'datacollection': [{name: value} for name, value in purpose.data_collection.items()],
         'type': purpose.type_name,

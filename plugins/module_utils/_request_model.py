@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Dict
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
@@ -50,7 +51,7 @@ TARGETS = {
     'abandoned': ('Abandoned', 'Failed'),
 }
 
-# target -> the statuses from which the server makes the change (cm-api.md's PUT table).
+# target -> the statuses from which the server makes the change (the PUT table of docs/docsite/rst/architecture.rst).
 CHANGEABLE_FROM = {
     'completed': ('Approved', 'Executing'),
     'canceled': ('Pending', 'Approved', 'Executing'),
@@ -175,7 +176,7 @@ def _data_collection(value):
 
 
 # The API sends the same key names in every Request: convert each name once per module run, not once per request.
-_SNAKE_NAMES = {}
+_SNAKE_NAMES: Dict[str, str] = {}
 
 
 def _snake_name(key):
@@ -205,7 +206,7 @@ def request_facts(api_request):
 
     type_code = facts.get('request_type')
     facts['request_type_code'] = type_code
-    facts['request_type'] = REQUEST_TYPE_NAMES.get(type_code)
+    facts['request_type'] = REQUEST_TYPE_NAMES.get(type_code) if isinstance(type_code, int) else None
 
     completed = facts.get('completed')
     if not completed or str(completed).startswith(NOT_COMPLETED_PREFIX):

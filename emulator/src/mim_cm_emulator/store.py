@@ -19,7 +19,7 @@ DEFAULT_SDDL = (
 )
 
 
-# RequestStatus numbers (cm-api.md): names go in as strings, numbers come out.
+# RequestStatus numbers (the collection's docs/docsite/rst/architecture.rst, with their confidence): names go in as strings, numbers come out.
 STATUS = {"None": 0, "Approved": 3, "Denied": 4, "Completed": 8, "Failed": 9, "Pending": 16, "Canceled": 17, "Executing": 18}
 
 
@@ -28,7 +28,7 @@ STATUS_NAMES = {number: name for name, number in STATUS.items()}
 
 # RequestType names with a documented number; other numbers may be seeded and are shown as they are.
 REQUEST_TYPES = {"Enroll": 1, "Unblock": 5}
-# The other names POST accepts (cm-api.md) have no number anywhere in the docs. The emulator gives them numbers
+# The other names POST accepts (the documented POST body's `type`) have no number anywhere in the docs. The emulator gives them numbers
 # of its own, from 101 up so nobody mistakes them for real ones (--request-types documented refuses them instead).
 EMULATOR_REQUEST_TYPES = {
     "Duplicate": 101, "OfflineUnblock": 102, "OnlineUpdate": 103, "Renew": 104, "Recover": 105, "RecoverOnBehalf": 106,
