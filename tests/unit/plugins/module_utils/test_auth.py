@@ -170,3 +170,27 @@ def test_a_final_token_that_does_not_verify_fails_the_login():
     assert caught.value.message.startswith('the server accepted the login but its final Negotiate token (mutual authentication) '
                                            'is not valid, so it did not prove to be HTTP/cm.example.com')
     assert auth._finish(type('Done', (_Context,), {'complete': True})(), b'late', 'HTTP/x') is None  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('options, message', [
+    (dict(auth='kerberos', username='EXAMPLE\\svc', password='x'), 'is a DOMAIN\\user name, which Kerberos does not know'),
+    (dict(auth='negotiate', password='x'), 'password needs username for auth=negotiate'),
+    (dict(auth='kerberos', kerberos_hostname='HTTP/cm.example.com'), "kerberos_hostname 'HTTP/cm.example.com' is not valid"),
+    (dict(auth='negotiate', kerberos_service=' '), "kerberos_service ' ' is not valid"),
+])
+def test_kerberos_option_checks_run_whatever_libraries_are_installed(monkeypatch, options, message):
+    monkeypatch.setattr(method, 'kerberos_missing', lambda auth: None)
+    with pytest.raises(CmInputError) as caught:
+        _client.CmClient('https://cm.example.com', **options)
+    assert message in caught.value.message
+
+
+def test_missing_kerberos_libraries_are_named_with_what_to_install(monkeypatch):
+    monkeypatch.setattr(negotiate, 'HAS_SPNEGO', False)
+    monkeypatch.setattr(negotiate, 'SPNEGO_IMPORT_ERROR', 'Traceback: no spnego')
+    message, trace = method.kerberos_missing('kerberos')
+    assert 'pyspnego' in message and 'auth=kerberos' in message and trace == 'Traceback: no spnego'
+    assert method.kerberos_missing('ntlm') is None
+    with pytest.raises(CmInputError) as caught:
+        _client.CmClient('https://cm.example.com', auth='negotiate')
+    assert 'pyspnego' in caught.value.message
