@@ -19,8 +19,11 @@ import os
 import pathlib
 import re
 import shutil
+import ssl
 import subprocess
 import sys
+import time
+import urllib.request
 
 import pytest
 import yaml
@@ -79,13 +82,48 @@ def test_the_wheel_alone_serves_the_demo_playbook(dist, tmp_path):
                         MIM_CM_URL=url, MIM_CM_CA_PATH=ready['ca_path'], MIM_CM_USERNAME='CONTOSO\\cmadmin', MIM_CM_PASSWORD='NotASecret-Admin-2026')
         playbook = [TEST_BIN / 'ansible-playbook', '-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=%s' % sys.executable,
                     COLLECTION_ROOT / 'demo' / 'playbook.yml']
-        first, second = run(playbook, env=env).stdout, run(playbook, env=env).stdout
-        assert re.search(r'localhost\s+: ok=2\s+changed=1 ', first) and re.search(r'localhost\s+: ok=2\s+changed=0 ', second)
-        calls = [json.loads(line) for line in (state / 'exchanges.jsonl').read_text().splitlines()]
-        assert [call['method'] for call in calls if not call['auth_leg']] == ['GET', 'PUT', 'GET']
+        first = run_approving(playbook, ready, env=env).stdout
+        after_first = len(changes_sent(state))
+        second = run(playbook, env=env).stdout
+        assert re.search(r'localhost\s+: ok=4\s+changed=2 ', first) and re.search(r'localhost\s+: ok=4\s+changed=0 ', second)
+        assert changes_sent(state) == ['POST', 'PUT'] and after_first == 2  # submitted and completed once; the second run sends nothing
     finally:
         stopped = run([venv_bin / 'mim-cm-emulator', '--stop', '--state-dir', state], env=clean_env())
     assert 'stopped the emulator (PID %d)' % ready['pid'] in stopped.stderr and not (state / 'emulator.pid').exists()
+
+
+def run_approving(command, ready, **kwargs):
+    """Run the demo playbook while playing the approver in the CM portal, as demo/demo.py does."""
+    with subprocess.Popen([str(part) for part in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs) as process:
+        try:
+            approve_while_running(ready, process)
+            stdout, stderr = process.communicate(timeout=600)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, '%s failed (%d):\n%s\n%s' % (command, process.returncode, stdout[-3000:], stderr[-3000:])
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def approve_while_running(ready, process):
+    """Approve each Pending request through the emulator's admin door, once, until the playbook ends (demo/demo.py's approver)."""
+    context = ssl.create_default_context(cafile=ready['ca_path'])
+    approved = set()
+    while process.poll() is None:
+        with urllib.request.urlopen(ready['admin_url'] + '/requests', context=context, timeout=10) as response:
+            pending = [request['Uuid'] for request in json.loads(response.read()) if request['Status'] == 16]
+        for request_id in set(pending) - approved:
+            approve = urllib.request.Request('%s/requests/%s/approve' % (ready['admin_url'], request_id), data=b'{}', method='POST',
+                                             headers={'Content-Type': 'application/json'})
+            with urllib.request.urlopen(approve, context=context, timeout=10):
+                approved.add(request_id)
+        time.sleep(0.2)
+
+
+def changes_sent(state):
+    """The methods of the POSTs and PUTs the emulator answered (not their 401 legs), from its exchange log."""
+    calls = [json.loads(line) for line in (state / 'exchanges.jsonl').read_text().splitlines()]
+    return [call['method'] for call in calls if not call['auth_leg'] and call['method'] in ('POST', 'PUT')]
 
 
 def guide_files():
