@@ -107,71 +107,101 @@ def main(argv=None):
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    state_dir = os.path.abspath(args.state_dir)
     if args.stop:
-        return control.stop(os.path.abspath(args.state_dir))
+        return control.stop(state_dir)
     if args.detach:
-        return control.start_detached(argv, os.path.abspath(args.state_dir))
+        return control.start_detached(argv, state_dir)
     try:
-        seed = load_seed(args.seed)
-        users_file = os.path.abspath(args.users)
-        read_only = args.read_only_user if args.read_only_user is not None else seed["read_only_users"]
-        users = UserDirectory(users_file, seed["users"], read_only)
-        store = RequestStore(seed["requests"])
-        templates = TemplateCatalog(seed["profile_templates"])
+        users, store, templates, read_only = load_data(args)
     except (OSError, ValueError) as error:
         log(f"error: {error}")
         return 2
-    os.environ["NTLM_USER_FILE"] = users_file  # pyspnego's NTLM acceptor reads its users from here
-    if args.keytab:
-        if not os.path.isfile(args.keytab):
-            log(f"error: --keytab {args.keytab}: no such file")
-            return 2
-        os.environ["KRB5_KTNAME"] = "FILE:" + os.path.abspath(args.keytab)
-
-    state_dir = os.path.abspath(args.state_dir)
+    if not set_auth_environment(args):
+        return 2
     try:
-        os.makedirs(state_dir, exist_ok=True)
-        tls = None if args.plain_http else TlsMaterial(state_dir, args.host, args.cert_hostname)
-        exchanges = ExchangeLog(os.path.join(state_dir, "exchanges.jsonl"))
-        admin = AdminDoor(store, FaultBook(args.fault_rules), InFlight(), exchanges)
-        server = EmulatorServer((args.host, args.port), CMApi(store, users, args, templates), admin, users, exchanges, tls, args)
+        server = make_server(args, state_dir, users, store, templates)
     except OSError as error:
         log(f"error: cannot start on {args.host}:{args.port} with state in {state_dir}: {error}")
         return 2
     url = f"{'http' if args.plain_http else 'https'}://{args.host}:{server.server_port}{APP_ROOT}"
-    pid_path = os.path.join(state_dir, "emulator.pid")
     for name, text in (("url", url), ("emulator.pid", str(os.getpid()))):
         with open(os.path.join(state_dir, name), "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
+    return serve(args, server, url, state_dir, read_only)
+
+
+def load_data(args):
+    """The seed and users files as (user directory, request store, template catalog, read-only user names)."""
+    seed = load_seed(args.seed)
+    read_only = args.read_only_user if args.read_only_user is not None else seed["read_only_users"]
+    users = UserDirectory(os.path.abspath(args.users), seed["users"], read_only)
+    return users, RequestStore(seed["requests"]), TemplateCatalog(seed["profile_templates"]), read_only
+
+
+def set_auth_environment(args):
+    """Point pyspnego's NTLM acceptor at the users file and, with --keytab, Kerberos at the keytab.
+
+    False (after saying why) when the keytab file does not exist.
+    """
+    os.environ["NTLM_USER_FILE"] = os.path.abspath(args.users)  # pyspnego's NTLM acceptor reads its users from here
+    if args.keytab:
+        if not os.path.isfile(args.keytab):
+            log(f"error: --keytab {args.keytab}: no such file")
+            return False
+        os.environ["KRB5_KTNAME"] = "FILE:" + os.path.abspath(args.keytab)
+    return True
+
+
+def make_server(args, state_dir, users, store, templates):
+    """The listening server, its state directory, TLS material and exchange log made; OSError if any cannot be."""
+    os.makedirs(state_dir, exist_ok=True)
+    tls = None if args.plain_http else TlsMaterial(state_dir, args.host, args.cert_hostname)
+    exchanges = ExchangeLog(os.path.join(state_dir, "exchanges.jsonl"))
+    admin = AdminDoor(store, FaultBook(args.fault_rules), InFlight(), exchanges)
+    return EmulatorServer((args.host, args.port), CMApi(store, users, args, templates), admin, users, exchanges, tls, args)
+
+
+def serve(args, server, url, state_dir, read_only):
+    """Announce the ready record and serve until SIGTERM or SIGINT; return the exit code.
+
+    Whatever happens, the server and its exchange log are closed and emulator.pid is removed.
+    """
 
     def stop(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
+    pid_path = os.path.join(state_dir, "emulator.pid")
     try:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         try:
-            control.announce(control.ready_record(url, state_dir, tls, __version__), args.ready_file)
+            control.announce(control.ready_record(url, state_dir, server.tls, __version__), args.ready_file)
         except OSError as error:
             log(f"error: cannot write the --ready-file: {error}")
             return 2
-        log(f"MIM CM emulator listening on {url} (state in {state_dir}; read-only users: {', '.join(sorted(read_only)) or 'none'})")
-        if tls:
-            log(f"server certificate for {', '.join(tls.identities)}; channel bindings: {args.channel_binding}")
-        log(f"authentication offered: {', '.join(server.schemes)}; {kerberos_status() if 'Negotiate' in server.schemes else 'no Kerberos'}")
-        if args.latency_ms:
-            log(f"latency: {args.latency_ms:g} ms per API exchange")
-        for rule in args.fault_rules:
-            log(f"fault rule: {rule.describe()}")
+        log_settings(args, server, url, state_dir, read_only)
         server.serve_forever()
     except KeyboardInterrupt as reason:
         log(f"stopping ({reason})")
     finally:
         server.server_close()
-        exchanges.close()
+        server.exchanges.close()
         if os.path.exists(pid_path):
             os.remove(pid_path)
     return 0
+
+
+def log_settings(args, server, url, state_dir, read_only):
+    """What this emulator does, on stderr once it is ready: where it listens, TLS, authentication, latency, faults."""
+    log(f"MIM CM emulator listening on {url} (state in {state_dir}; read-only users: {', '.join(sorted(read_only)) or 'none'})")
+    if server.tls:
+        log(f"server certificate for {', '.join(server.tls.identities)}; channel bindings: {args.channel_binding}")
+    log(f"authentication offered: {', '.join(server.schemes)}; {kerberos_status() if 'Negotiate' in server.schemes else 'no Kerberos'}")
+    if args.latency_ms:
+        log(f"latency: {args.latency_ms:g} ms per API exchange")
+    for rule in args.fault_rules:
+        log(f"fault rule: {rule.describe()}")
 
 
 def run():

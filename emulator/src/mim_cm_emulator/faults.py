@@ -62,6 +62,56 @@ def _code(value, low, high):
     return value
 
 
+def _rule_kind(raw):
+    """The rule's kind, once the rule is an object whose keys all belong to that kind (or start with _)."""
+    if not isinstance(raw, dict):
+        raise FaultError(f"a fault rule must be a JSON object, not {raw!r}")
+    kind = raw.get("kind")
+    if kind not in FAULT_KINDS:
+        raise FaultError(f"kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
+    own = RULE_PARAMS.get(kind, {})
+    unknown = sorted(str(key) for key in raw if key not in RULE_KEYS and key not in own and not str(key).startswith("_"))
+    if unknown:
+        raise FaultError(f"unknown keys {unknown} in a {kind} rule; it takes {', '.join(RULE_KEYS + tuple(own))}")
+    return kind
+
+
+def _rule_target(raw):
+    """Which calls the rule matches: (method upper-cased or None, path_contains or None)."""
+    method = raw.get("method")
+    if method is not None and (not isinstance(method, str) or method.upper() not in FAULT_METHODS):
+        raise FaultError(f"method must be null or one of {', '.join(FAULT_METHODS)}, not {method!r}")
+    path_contains = raw.get("path_contains")
+    if path_contains is not None and not isinstance(path_contains, str):
+        raise FaultError(f"path_contains must be null or a string, not {path_contains!r}")
+    return (method.upper() if method else None), path_contains
+
+
+def _rule_frequency(raw):
+    """How often the rule hits: (rate, times, seed of its rate draws)."""
+    rate = raw.get("rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1):
+        raise FaultError(f"rate must be null or a number from 0 to 1, not {rate!r}")
+    # Without a rate a rule hits the next call (times 1); with a rate, every matching call may be hit (times 0).
+    times = raw.get("times", 1 if rate is None else 0)
+    if isinstance(times, bool) or not isinstance(times, int) or times < 0:
+        raise FaultError(f"times must be a whole number >= 0 (0: every matching call), not {times!r}")
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, (int, str)):
+        raise FaultError(f"seed must be an integer or a string, not {seed!r}")
+    return rate, times, seed
+
+
+def _rule_params(kind, raw):
+    """The kind's own parameters, each given or its default; FaultError if a required one is missing."""
+    params = {}
+    for name, (required, default) in RULE_PARAMS.get(kind, {}).items():
+        if name not in raw and required:
+            raise FaultError(f"a {kind} rule needs {name}")
+        params[name] = raw.get(name, default)
+    return params
+
+
 class FaultRule:
     """One fault rule: which calls it matches, how many it hits, and what it does to them.
 
@@ -69,39 +119,11 @@ class FaultRule:
     """
 
     def __init__(self, raw):
-        if not isinstance(raw, dict):
-            raise FaultError(f"a fault rule must be a JSON object, not {raw!r}")
-        kind = raw.get("kind")
-        if kind not in FAULT_KINDS:
-            raise FaultError(f"kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
-        own = RULE_PARAMS.get(kind, {})
-        unknown = sorted(str(key) for key in raw if key not in RULE_KEYS and key not in own and not str(key).startswith("_"))
-        if unknown:
-            raise FaultError(f"unknown keys {unknown} in a {kind} rule; it takes {', '.join(RULE_KEYS + tuple(own))}")
-        self.kind = kind
-        method = raw.get("method")
-        if method is not None and (not isinstance(method, str) or method.upper() not in FAULT_METHODS):
-            raise FaultError(f"method must be null or one of {', '.join(FAULT_METHODS)}, not {method!r}")
-        self.method = method.upper() if method else None
-        self.path_contains = raw.get("path_contains")
-        if self.path_contains is not None and not isinstance(self.path_contains, str):
-            raise FaultError(f"path_contains must be null or a string, not {self.path_contains!r}")
-        self.rate = raw.get("rate")
-        if self.rate is not None and (isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0 <= self.rate <= 1):
-            raise FaultError(f"rate must be null or a number from 0 to 1, not {self.rate!r}")
-        # Without a rate a rule hits the next call (times 1); with a rate, every matching call may be hit (times 0).
-        self.times = raw.get("times", 1 if self.rate is None else 0)
-        if isinstance(self.times, bool) or not isinstance(self.times, int) or self.times < 0:
-            raise FaultError(f"times must be a whole number >= 0 (0: every matching call), not {self.times!r}")
-        self.seed = raw.get("seed", 0)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, str)):
-            raise FaultError(f"seed must be an integer or a string, not {self.seed!r}")
+        self.kind = _rule_kind(raw)
+        self.method, self.path_contains = _rule_target(raw)
+        self.rate, self.times, self.seed = _rule_frequency(raw)
         self.random = random.Random(self.seed)
-        self.params = {}
-        for name, (required, default) in own.items():
-            if name not in raw and required:
-                raise FaultError(f"a {kind} rule needs {name}")
-            self.params[name] = raw.get(name, default)
+        self.params = _rule_params(self.kind, raw)
         self._check_params()
         self.hits = 0  # calls it acted on
         self.matched = 0  # calls whose method and path matched while it was active (rate draws included)

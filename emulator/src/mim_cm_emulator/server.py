@@ -172,31 +172,15 @@ class CMHandler(HandlerAuth, http.server.BaseHTTPRequestHandler):
             carried_authorization = "Authorization" in self.headers
             if self.server.latency:
                 time.sleep(self.server.latency)
-            self.leg_mechanism = None
-            # A redirect (before_auth) answers as a hostile front end would: before any login is asked for.
-            rule = self.server.faults.pick(self.command, path, query, before_auth=True)
-            reply = None if rule else self.authenticate()
+            rule, reply = self.pick_fault_or_authenticate(path, query)
             auth_leg = reply is not None  # answered (401) by authentication, not by the API
-            if not auth_leg and rule is None:
-                rule = self.server.faults.pick(self.command, path, query)
             kind = rule.kind if rule else None
-            if rule:
-                log(f"[connection {self.connection_id}] injected fault {rule.summary()} on {self.command} {path}")
             stall_after = kind == "latency" or (kind == "stall" and rule.params["process"] == "after")
             if stall_after:
                 time.sleep(rule.params["seconds"])
-            if not auth_leg and (rule is None or rule.processes()):
-                reply = self.server.api.handle(self.command, path, query, body, self.user, self.base_url())
-            if kind in ("status", "html", "redirect", "raw"):
-                processed, reply = reply, rule.reply()
-                reply.applied = bool(processed and processed.applied)  # raw with process "before"
-            elif kind == "oversize":
-                reply = Reply(200)
-            sent = reply
-            if kind in ("reset_before", "reset_after"):
-                sent = None
-            elif kind == "malformed_json":
-                sent = malformed_json(reply)
+            if not auth_leg:
+                reply = self.api_reply(rule, path, query, body)
+            sent = reply_sent(kind, reply)
             applied = bool(reply is not None and reply.applied)
             self.server.exchanges.write({
                 "time": utc_now_text(),
@@ -218,18 +202,55 @@ class CMHandler(HandlerAuth, http.server.BaseHTTPRequestHandler):
                 log(f"[connection {self.connection_id}] stalled {rule.params['seconds']} s; processed {where} the stall (applied: {applied})")
                 if not stall_after:
                     time.sleep(rule.params["seconds"])
-            if sent is None:
-                self.abort_connection()
-            elif kind == "truncated":
-                self.send_truncated(sent)
-            elif kind == "trickle":
-                self.send_streamed(sent, [sent.body], rule.params["chunk"], rule.params["interval"])
-            elif kind == "oversize":
-                endless = rule.params["endless"]
-                pieces = endless_padding_json() if endless else padding_json(rule.params["bytes"])
-                self.send_streamed(Reply(200), pieces, length=None if endless else rule.params["bytes"])
-            else:
-                self.send_reply(sent)
+            self.send_answer(rule, sent)
+
+    def pick_fault_or_authenticate(self, path, query):
+        """(the fault rule that hits this call or None, the 401 leg to answer or None once authenticated).
+
+        A redirect (before_auth) answers as a hostile front end would: before any login is asked for. The other
+        rules are picked only for an authenticated call, so a 401 leg is never a fault's.
+        """
+        self.leg_mechanism = None
+        rule = self.server.faults.pick(self.command, path, query, before_auth=True)
+        reply = None if rule else self.authenticate()
+        if reply is None and rule is None:
+            rule = self.server.faults.pick(self.command, path, query)
+        if rule:
+            log(f"[connection {self.connection_id}] injected fault {rule.summary()} on {self.command} {path}")
+        return rule, reply
+
+    def api_reply(self, rule, path, query, body):
+        """The answer to an authenticated call: the API's, or the fault rule's in its place.
+
+        The API processes the call unless the rule answers instead of it (then nothing is applied), except
+        a raw rule with process "before", whose answer replaces one the API made.
+        """
+        reply = None
+        if rule is None or rule.processes():
+            reply = self.server.api.handle(self.command, path, query, body, self.user, self.base_url())
+        kind = rule.kind if rule else None
+        if kind in ("status", "html", "redirect", "raw"):
+            processed, reply = reply, rule.reply()
+            reply.applied = bool(processed and processed.applied)  # raw with process "before"
+        elif kind == "oversize":
+            reply = Reply(200)
+        return reply
+
+    def send_answer(self, rule, sent):
+        """Send the answer as the fault rule has it: reset, cut, trickled, oversized, or whole (sent None: reset)."""
+        kind = rule.kind if rule else None
+        if sent is None:
+            self.abort_connection()
+        elif kind == "truncated":
+            self.send_truncated(sent)
+        elif kind == "trickle":
+            self.send_streamed(sent, [sent.body], rule.params["chunk"], rule.params["interval"])
+        elif kind == "oversize":
+            endless = rule.params["endless"]
+            pieces = endless_padding_json() if endless else padding_json(rule.params["bytes"])
+            self.send_streamed(Reply(200), pieces, length=None if endless else rule.params["bytes"])
+        else:
+            self.send_reply(sent)
 
     def abort_connection(self):
         """Reset the TCP connection (SO_LINGER 0: a RST, no FIN, no TLS close_notify) without answering."""
@@ -342,3 +363,12 @@ class CMHandler(HandlerAuth, http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
         if reply.status < 200:
             self.close_connection = True  # an interim answer with no final one after it (raw rules only)
+
+
+def reply_sent(kind, reply):
+    """What goes on the wire for a fault kind: None for a reset, the reply spoiled for malformed_json, else the reply."""
+    if kind in ("reset_before", "reset_after"):
+        return None
+    if kind == "malformed_json":
+        return malformed_json(reply)
+    return reply

@@ -97,17 +97,27 @@ def _check_field(name, kind, value, where):
             raise SeedError(f"{where}: {name} must be a GUID, not {value!r}")
         return value
     if kind in ("int", "byte"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SeedError(f"{where}: {name} must be an integer, not {value!r}")
-        if kind == "byte" and not 0 <= value <= 255:
-            raise SeedError(f"{where}: {name} must be 0-255, not {value!r}")
-        return value
+        return _check_integer(name, kind, value, where)
     if kind == "bool":
         if not isinstance(value, bool):
             raise SeedError(f"{where}: {name} must be true or false, not {value!r}")
         return value
     if kind == "datacollection":
         return _check_data_collection(value, where)
+    return _check_text(name, kind, value, where)
+
+
+def _check_integer(name, kind, value, where):
+    """An int field, or a byte one (0-255), as seeded."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SeedError(f"{where}: {name} must be an integer, not {value!r}")
+    if kind == "byte" and not 0 <= value <= 255:
+        raise SeedError(f"{where}: {name} must be 0-255, not {value!r}")
+    return value
+
+
+def _check_text(name, kind, value, where):
+    """A string field as stored: an SDDL with the API's NUL padding, a date with "now..." resolved."""
     if not isinstance(value, str):
         raise SeedError(f"{where}: {name} must be a string, not {value!r}")
     if kind == "sddl" and not value.endswith("\u0000"):
