@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: cm_request
-short_description: Make a MIM CM certificate request reach a final status
+short_description: Submit MIM CM certificate requests and make them reach a status
 version_added: 0.1.0
 description:
   - Declares where a Microsoft Identity Manager Certificate Management (MIM CM) certificate request must end up,
