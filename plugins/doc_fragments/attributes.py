@@ -22,3 +22,18 @@ attributes:
     support: full
     platforms: posix
 '''
+
+    # The modules that only read (the *_info modules): extends_documentation_fragment mim.cm.attributes.info_module.
+    INFO_MODULE = r'''
+options: {}
+attributes:
+  check_mode:
+    description: Reads the same in check mode.
+    support: full
+  diff_mode:
+    description: Changes nothing, so there is no diff.
+    support: N/A
+  idempotent:
+    description: Changes nothing.
+    support: full
+'''

@@ -185,7 +185,7 @@ def _go_on(client, finder: _Finder, facts: Dict[str, Any], target: str, wait: Wa
            outcome: PurposeOutcome) -> PurposeOutcome:
     """From the request for the purpose (found or just created) on to `target`."""
     if facts['status'] == 'Pending' and wait.enabled and not check_mode:
-        facts = _wait_for_approval(client, facts, wait)
+        facts = _wait_for_approval(client, finder, facts, wait)
         outcome = outcome._replace(request=facts)
     if target == 'submitted' or facts['status'] == SERVED_STATUS:
         return outcome
@@ -219,13 +219,14 @@ def _end_open_request(client, finder: _Finder, target: str, wait: WaitOptions, c
     for other in found.this_open[1:]:
         client.warn('%s is open for the same purpose too; only the newest, %s, was %s' % (name_request(other), facts['uuid'], target))
     if target == 'abandoned' and facts['status'] == 'Pending' and wait.enabled and not check_mode:
-        facts = _wait_for_approval(client, facts, wait)
+        facts = _wait_for_approval(client, finder, facts, wait)
     converged = converge_request(client, facts['uuid'], target, check_mode=check_mode, known=finder.api_objects.get(facts['uuid']))
     return PurposeOutcome(converged.changed, False, converged.request, None, converged.diff)
 
 
-def _wait_for_approval(client, facts: Dict[str, Any], wait: WaitOptions) -> Dict[str, Any]:
+def _wait_for_approval(client, finder: _Finder, facts: Dict[str, Any], wait: WaitOptions) -> Dict[str, Any]:
     """Wait while the request is Pending; Denied or Canceled meanwhile, or the deadline, is a failure."""
+    finder.api_objects.pop(facts['uuid'], None)  # what the searches returned is out of date once the request moves on
     result = wait_while_in(client, [facts['uuid']], frozenset(['Pending']), timeout=wait.timeout, interval=wait.interval,
                            known={facts['uuid']: facts})
     if facts['uuid'] in result.still_waiting:

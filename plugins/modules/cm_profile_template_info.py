@@ -23,16 +23,7 @@ author:
 extends_documentation_fragment:
   - mim.cm.connection
   - mim.cm.attributes
-attributes:
-  check_mode:
-    description: Reads the same in check mode.
-    support: full
-  diff_mode:
-    description: Changes nothing, so there is no diff.
-    support: N/A
-  idempotent:
-    description: Changes nothing.
-    support: full
+  - mim.cm.attributes.info_module
 options:
   profile_template:
     description:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: cm_request
-short_description: Make a MIM CM certificate request reach a final status
+short_description: Submit MIM CM certificate requests and make them reach a status
 version_added: 0.1.0
 description:
   - Declares where a Microsoft Identity Manager Certificate Management (MIM CM) certificate request must end up,
@@ -176,7 +176,7 @@ options:
   wait_timeout:
     description:
       - How many seconds to wait at most with O(wait); then the task fails, saying how long it waited and where the
-        request stands.
+        request stands. V(0) looks once and does not wait.
     type: int
     version_added: 0.2.0
     default: 600
@@ -443,6 +443,7 @@ from ansible_collections.mim.cm.plugins.module_utils._errors import CmError, CmI
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES, Purpose, completed_after, type_code_for
 from ansible_collections.mim.cm.plugins.module_utils._request_model import TARGETS, fold_guids, normalize_guid
 from ansible_collections.mim.cm.plugins.module_utils._submit import WaitOptions, reach, resolve_profile_template, wait_for_approvals
+from ansible_collections.mim.cm.plugins.module_utils._wait import DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT, check_timing
 
 
 PURPOSE_OPTIONS = ('type_code', 'target_user', 'profile_template', 'smartcard', 'comment', 'priority', 'completed_within')
@@ -466,8 +467,8 @@ def argument_spec():
         priority=dict(type='int'),
         completed_within=dict(type='str'),
         wait=dict(type='bool', default=False),
-        wait_timeout=dict(type='int', default=600),
-        wait_interval=dict(type='float', default=10),
+        wait_timeout=dict(type='int', default=DEFAULT_WAIT_TIMEOUT),
+        wait_interval=dict(type='float', default=DEFAULT_WAIT_INTERVAL),
     )
     return spec
 
@@ -503,8 +504,8 @@ def purpose_from_params(params):
 
 
 def wait_options(params):
-    if params['wait'] and (params['wait_timeout'] <= 0 or params['wait_interval'] <= 0):
-        raise CmInputError('wait_timeout and wait_interval must be more than 0 seconds')
+    if params['wait']:
+        check_timing(params['wait_timeout'], params['wait_interval'])
     return WaitOptions(params['wait'], params['wait_timeout'], params['wait_interval'])
 
 

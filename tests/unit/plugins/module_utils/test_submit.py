@@ -232,3 +232,10 @@ def test_ids_still_pending_at_the_deadline_are_reported_and_the_rest_go_on():
     server = cm_server(requests=[stored(ids[0], 'Pending'), stored(ids[1], 'Approved')])
     timed_out = wait_for_approvals(server, ids, 'abandoned', WaitOptions(True, 0.05, 0.01))
     assert list(timed_out) == [ids[0]] and 'still Pending' in timed_out[ids[0]]
+
+
+def test_after_waiting_the_change_decides_from_a_fresh_read_not_the_search_before_the_wait():
+    server = cm_server(requests=[stored('30000000-0000-0000-0000-000000000001', 'Pending')], decide_after_searches=2)
+    outcome = reach(server, purpose(), 'completed', QUICK_WAIT)
+    assert outcome.changed and not outcome.created and outcome.request['status'] == 'Completed'
+    assert outcome.diff == {'before': {'status': 'Approved'}, 'after': {'status': 'Completed'}}, 'the person approved; the task completed'

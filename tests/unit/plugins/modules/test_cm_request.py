@@ -244,3 +244,15 @@ def test_auto_reads_short_lists_one_by_one():
 def test_workers_below_one_are_refused():
     with pytest.raises(CmInputError):
         cm_request.run(FakeModule(None, 'completed', ids=MANY_IDS, workers=0), FakeClient(statuses=MANY))
+
+
+@pytest.mark.parametrize('timing, message', [
+    (dict(wait_timeout=-1), 'wait_timeout must be 0 or more seconds'),
+    (dict(wait_interval=0), 'wait_interval must be more than 0 seconds'),
+])
+def test_a_wait_that_cannot_work_is_refused_before_any_call(fake_client, fake_module, timing, message):
+    client = fake_client()
+    module = fake_module(cm_request.argument_spec(), id=REQUEST_ID, status='completed', wait=True, **timing)
+    with pytest.raises(CmInputError) as caught:
+        cm_request.run(module, client)
+    assert message in caught.value.message and client.calls == []
