@@ -444,6 +444,7 @@ from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYP
 from ansible_collections.mim.cm.plugins.module_utils._request_model import TARGETS, fold_guids, normalize_guid
 from ansible_collections.mim.cm.plugins.module_utils._submit import WaitOptions, reach, resolve_profile_template, wait_for_approvals
 from ansible_collections.mim.cm.plugins.module_utils._wait import DEFAULT_WAIT_INTERVAL, DEFAULT_WAIT_TIMEOUT, check_timing
+from ansible_collections.mim.cm.plugins.module_utils._workers import check_workers
 
 
 PURPOSE_OPTIONS = ('type_code', 'target_user', 'profile_template', 'smartcard', 'comment', 'priority', 'completed_within')
@@ -517,8 +518,7 @@ def check_options(params):
             normalize_guid(params['id'])
         else:
             fold_guids(params['ids'])
-        if params['workers'] < 1:
-            raise CmInputError('workers must be 1 or more, not %s' % params['workers'])
+        check_workers(params['workers'])
     return purpose, wait_options(params)
 
 

@@ -256,3 +256,11 @@ def test_a_wait_that_cannot_work_is_refused_before_any_call(fake_client, fake_mo
     with pytest.raises(CmInputError) as caught:
         cm_request.run(module, client)
     assert message in caught.value.message and client.calls == []
+
+
+def test_too_many_workers_are_refused_before_any_call_also_when_waiting(fake_client, fake_module):
+    client = fake_client()
+    module = fake_module(cm_request.argument_spec(), ids=[REQUEST_ID], status='completed', workers=17, wait=True)
+    with pytest.raises(CmInputError) as caught:
+        cm_request.run(module, client)
+    assert 'workers must be between 1 and 16' in caught.value.message and client.calls == []
