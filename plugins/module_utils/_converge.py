@@ -158,6 +158,8 @@ class BatchOutcome(object):
         self.changed_ids = []
         self.failures = []
         self.diff: Dict[str, Dict[str, Any]] = {'before': {}, 'after': {}}
+        # The error every other request would have met too (no connection, TLS, a refused login), when one stopped the list.
+        self.stopped_by: Optional[CmError] = None
 
     @property
     def changed(self):
@@ -216,7 +218,8 @@ def converge_requests(client: Any, request_ids: List[str], target: str, check_mo
 
     Up to `workers` requests are handled at once, each worker with a client of its own (`new_client`
     makes the extra ones). A request that cannot get there does not stop the others; its failure is
-    recorded. An error every request would meet (no connection, TLS, a refused login) stops the rest.
+    recorded. An error every request would meet (no connection, TLS, a refused login) stops the rest:
+    the batch then holds what was done before, and the error in `stopped_by`.
     """
     check_workers(workers)
     known = search_states(client, request_ids, target) if should_search(read_strategy, len(request_ids)) else {}
@@ -247,8 +250,5 @@ def converge_requests(client: Any, request_ids: List[str], target: str, check_mo
             batch.add(request_id, result)
         elif result is not None and result is not stop.error:
             batch.add_failure(request_id, result)
-    if stop.error is not None:
-        # Report what was already done before giving up on the rest.
-        stop.error.details.update(changed=batch.changed, changed_ids=batch.changed_ids, requests=batch.requests)
-        raise stop.error
+    batch.stopped_by = stop.error
     return batch

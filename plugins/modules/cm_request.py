@@ -551,6 +551,10 @@ def run(module, client, new_client=None):
     batch = converge_requests(client, [request_id for request_id in request_ids if request_id not in timed_out], target,
                               check_mode=module.check_mode, workers=params['workers'], new_client=new_client,
                               read_strategy=params['read_strategy'])
+    if batch.stopped_by is not None:
+        # The task fails with this error, and still reports what was already done before giving up on the rest.
+        batch.stopped_by.details.update(changed=batch.changed, changed_ids=batch.changed_ids, requests=batch.requests)
+        raise batch.stopped_by
     failures = list(batch.failures) + [dict(id=request_id, msg=message) for request_id, message in timed_out.items()]
     result = _with_diff(dict(changed=batch.changed, requests=batch.requests, changed_ids=batch.changed_ids),
                         batch.diff if batch.changed else None)

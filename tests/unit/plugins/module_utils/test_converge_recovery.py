@@ -91,3 +91,21 @@ def test_a_lost_answer_then_a_refusal_because_our_first_put_landed_late_is_our_c
     outcome = converge_request(client, REQUEST_ID, 'completed')
     assert outcome.changed is True and outcome.request['status'] == 'Completed'
     assert not any('someone else' in warning for warning in client.warnings)
+
+
+def test_a_list_stopped_by_a_connection_failure_returns_what_was_done_and_the_error():
+    from ansible_collections.mim.cm.plugins.module_utils._converge import converge_requests
+    from ansible_collections.mim.cm.plugins.module_utils._errors import CmConnectionError
+    first, second = '5eed0003-0000-4000-8000-00000000000a', '5eed0003-0000-4000-8000-00000000000b'
+    client = FakeCmClient([{'Uuid': first, 'Status': 3}, {'Uuid': second, 'Status': 3}])
+    real_get = client.get_request
+
+    def get_request(request_id):
+        if request_id == second:
+            raise CmConnectionError('GET x failed: cannot connect to the server')
+        return real_get(request_id)
+
+    client.get_request = get_request
+    batch = converge_requests(client, [first, second], 'completed', workers=1, read_strategy='get')
+    assert isinstance(batch.stopped_by, CmConnectionError)
+    assert batch.changed_ids == [first] and batch.failures == []
