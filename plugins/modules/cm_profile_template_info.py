@@ -89,16 +89,11 @@ policies:
       data_collection: [{name: Reason, required: true}]
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ansible_collections.mim.cm.plugins.module_utils._client import (
-    CONNECTION_ARGUMENT_SPEC,
-    CmClient,
-    missing_libraries,
-)
-from ansible_collections.mim.cm.plugins.module_utils._secrets import protect_secrets
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmError
+from ansible_collections.mim.cm.plugins.module_utils._client import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.mim.cm.plugins.module_utils._module_run import run_with_client
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES, policy_facts
 from ansible_collections.mim.cm.plugins.module_utils._request_model import lower_guids
 from ansible_collections.mim.cm.plugins.module_utils._submit import resolve_profile_template
@@ -131,16 +126,7 @@ def run(module, client):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    protect_secrets(module)  # before anything can warn or fail: masks every form of the passwords
-    for library, import_error in missing_libraries():
-        module.fail_json(msg=missing_required_lib(library), exception=import_error)
-
-    try:
-        with CmClient.from_params(module.params, warn=module.warn) as client:
-            templates, policies = run(module, client)
-    except CmError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-
+    templates, policies = run_with_client(module, lambda client, new_client: run(module, client))
     result = dict(changed=False, profile_templates=templates)
     if policies is not None:
         result['policies'] = policies

@@ -422,16 +422,10 @@ correlation_id:
   type: str
 '''
 
-import threading
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mim.cm.plugins.module_utils._client import (
-    CONNECTION_ARGUMENT_SPEC,
-    CmClient,
-    missing_libraries,
-)
-from ansible_collections.mim.cm.plugins.module_utils._secrets import protect_secrets
+from ansible_collections.mim.cm.plugins.module_utils._client import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.mim.cm.plugins.module_utils._module_run import run_with_client
 from ansible_collections.mim.cm.plugins.module_utils._converge import (
     DEFAULT_READ_STRATEGY,
     READ_STRATEGIES,
@@ -439,7 +433,7 @@ from ansible_collections.mim.cm.plugins.module_utils._converge import (
     converge_requests,
 )
 from ansible_collections.mim.cm.plugins.module_utils._workers import DEFAULT_WORKERS
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmError, CmInputError, CmRequestStateError
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmInputError, CmRequestStateError
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES, Purpose, completed_after, type_code_for
 from ansible_collections.mim.cm.plugins.module_utils._request_model import TARGETS, fold_guids, normalize_guid
 from ansible_collections.mim.cm.plugins.module_utils._submit import WaitOptions, reach, resolve_profile_template, wait_for_approvals
@@ -566,19 +560,6 @@ def run(module, client, new_client=None):
     return message, result
 
 
-def warn_once(warn):
-    """`warn` for each distinct message once, from any thread: every worker's client warns what the first one did."""
-    lock = threading.Lock()
-    seen = set()
-
-    def warn_new(message):
-        with lock:
-            if message not in seen:
-                seen.add(message)
-                warn(message)
-    return warn_new
-
-
 def _with_diff(result, diff):
     if diff:
         result['diff'] = diff
@@ -592,17 +573,7 @@ def main():
         required_one_of=[('id', 'ids', 'type')],
         supports_check_mode=True,
     )
-    protect_secrets(module)  # before anything can warn or fail: masks every form of the passwords
-    for library, import_error in missing_libraries():
-        module.fail_json(msg=missing_required_lib(library), exception=import_error)
-
-    warn = warn_once(module.warn)
-    try:
-        with CmClient.from_params(module.params, warn=warn) as client:
-            failure, result = run(module, client, new_client=lambda: CmClient.from_params(module.params, warn=warn))
-    except CmError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-
+    failure, result = run_with_client(module, lambda client, new_client: run(module, client, new_client=new_client))
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)

@@ -200,16 +200,12 @@ waited_seconds:
 
 from typing import List, Optional
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mim.cm.plugins.module_utils import _filters
-from ansible_collections.mim.cm.plugins.module_utils._client import (
-    CONNECTION_ARGUMENT_SPEC,
-    CmClient,
-    missing_libraries,
-)
-from ansible_collections.mim.cm.plugins.module_utils._secrets import protect_secrets
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmError, CmRequestStateError
+from ansible_collections.mim.cm.plugins.module_utils._client import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.mim.cm.plugins.module_utils._module_run import run_with_client
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmRequestStateError
 from ansible_collections.mim.cm.plugins.module_utils._purpose import REQUEST_TYPES
 from ansible_collections.mim.cm.plugins.module_utils._request_model import normalize_guid, request_facts
 from ansible_collections.mim.cm.plugins.module_utils._submission_filter import SubmissionWindow
@@ -312,16 +308,7 @@ def main():
         mutually_exclusive=[('id', option) for option in SEARCH_OPTIONS],
         supports_check_mode=True,
     )
-    protect_secrets(module)  # before anything can warn or fail: masks every form of the passwords
-    for library, import_error in missing_libraries():
-        module.fail_json(msg=missing_required_lib(library), exception=import_error)
-
-    try:
-        with CmClient.from_params(module.params, warn=module.warn) as client:
-            requests, extra = run(module, client)
-    except CmError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-
+    requests, extra = run_with_client(module, lambda client, new_client: run(module, client))
     module.exit_json(changed=False, requests=requests, **extra)
 
 
