@@ -20,7 +20,9 @@ sys.path.insert(0, str(TESTS_DIR / 'emulator'))
 from launcher import EmulatorProcess, read_users  # noqa: E402,F401 pylint: disable=wrong-import-position,unused-import
 
 COLLECTIONS_PATH = TESTS_DIR.parents[3]
-SEED_USERS = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())['users']
+# The requests and users the emulator starts with (its API field names).
+SEED = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())
+SEED_USERS = SEED['users']
 USERS = read_users()
 ADMIN_LOGIN, ADMIN_PASSWORD = USERS['cmadmin']
 READER_LOGIN, READER_PASSWORD = USERS['cmreader']
@@ -46,3 +48,15 @@ def connection(emulator, login=ADMIN_LOGIN, password=ADMIN_PASSWORD, **overrides
     options = dict(url=emulator.url, username=login, password=password, ca_path=emulator.ca_path)
     options.update(overrides)
     return options
+
+
+def info(**options):
+    """A cm_request_info task with these options."""
+    return {'mim.cm.cm_request_info': options}
+
+
+def found_ids(result):
+    """The GUIDs a cm_request_info result found, sorted; the task must have succeeded without a change."""
+    assert not result.get('failed'), result.get('msg')
+    assert result['changed'] is False
+    return sorted(request['uuid'] for request in result['requests'])

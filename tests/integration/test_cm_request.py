@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 
-from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, TESTS_DIR, connection
+from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, SEED, connection
 
 DOCUMENTED_ID = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
-SEED = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())
 
 
 def seeded(status_code):

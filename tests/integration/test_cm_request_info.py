@@ -9,23 +9,12 @@ from __future__ import annotations
 
 import json
 
-from helpers import READER_LOGIN, READER_PASSWORD, TESTS_DIR, connection
+from helpers import READER_LOGIN, READER_PASSWORD, SEED, connection, found_ids, info
 
-SEED = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())
 
 
 def seeded_ids(*status_codes):
     return sorted(request['Uuid'].lower() for request in SEED['requests'] if request['Status'] in status_codes)
-
-
-def info(**options):
-    return {'mim.cm.cm_request_info': options}
-
-
-def found_ids(result):
-    assert not result.get('failed'), result.get('msg')
-    assert result['changed'] is False
-    return sorted(request['uuid'] for request in result['requests'])
 
 
 def test_search_by_one_status(emulator, run_playbook):

@@ -7,13 +7,11 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
-from helpers import TESTS_DIR, connection
+from helpers import SEED, connection, found_ids, info
 
-SEED = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())
 ADMIN = SEED['users']['CONTOSO\\cmadmin'].lower()
 READER = SEED['users']['CONTOSO\\cmreader'].lower()
 USER_3 = 'a0000000-0000-4000-8000-000000000003'
@@ -27,16 +25,6 @@ def seeded(**wanted):
     def matches(request):
         return all(str(request.get(key)).lower() == str(value).lower() for key, value in wanted.items())
     return sorted(request['Uuid'].lower() for request in SEED['requests'] if matches(request))
-
-
-def info(**options):
-    return {'mim.cm.cm_request_info': options}
-
-
-def found_ids(result):
-    assert not result.get('failed'), result.get('msg')
-    assert result['changed'] is False
-    return sorted(request['uuid'] for request in result['requests'])
 
 
 def test_find_by_type_target_user_originator_and_template(emulator, run_playbook):
