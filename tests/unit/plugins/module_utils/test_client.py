@@ -65,9 +65,36 @@ def test_correlation_id_is_found_in_the_server_message(message, expected):
     (False, '/etc/pki/example-ca.pem', False),
     (False, None, False),
 ])
-def test_verify_follows_validate_certs_and_ca_path(validate_certs, ca_path, expected):
+def test_verify_follows_validate_certs_and_ca_path(monkeypatch, validate_certs, ca_path, expected):
+    for name in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
+        monkeypatch.delenv(name, raising=False)
     client = CmClient('https://cm.example.com', 'EXAMPLE\\user', 'pw', validate_certs=validate_certs, ca_path=ca_path)
     assert client.verify == expected
+
+
+@pytest.mark.parametrize('ca_path, expected', [(None, '/etc/pki/env-bundle.pem'), ('/etc/pki/example-ca.pem', '/etc/pki/example-ca.pem')])
+def test_the_environments_ca_bundle_counts_only_without_ca_path(monkeypatch, ca_path, expected):
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/etc/pki/env-bundle.pem')
+    assert CmClient('https://cm.example.com', 'EXAMPLE\\user', 'pw', ca_path=ca_path).verify == expected
+
+
+@pytest.mark.parametrize('no_proxy, expected', [
+    ('', 'http://proxy.example.com:3128'),
+    ('.example.com', None),
+    ('cm.example.com', None),
+    ('other.example.org', 'http://proxy.example.com:3128'),
+])
+def test_the_environments_proxy_is_read_once_for_the_server(monkeypatch, no_proxy, expected):
+    for name in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.example.com:3128')
+    monkeypatch.setenv('NO_PROXY', no_proxy)
+    client = CmClient('https://cm.example.com', 'EXAMPLE\\user', 'pw')
+    # Settled at start: later changes to the environment do not reach this client's calls.
+    monkeypatch.setenv('HTTPS_PROXY', 'http://other-proxy.example.com:3128')
+    assert client.session.trust_env is False
+    assert client.session.proxies.get('https') == expected
+    assert client.session.merge_environment_settings(client.base_url, {}, None, client.verify, None)['proxies'] == client.session.proxies
 
 
 @pytest.mark.parametrize('username, password', [(None, 'pw'), ('EXAMPLE\\user', None), ('', '')])
