@@ -251,7 +251,8 @@ class CmClient(object):
         settings = self.session.merge_environment_settings(self.base_url, {}, None, self.verify, None)
         self.session.trust_env = False
         self.session.proxies = settings['proxies']
-        self.verify = settings['verify']
+        if settings['verify'] is not None:  # never None here: this client always passes True, False or a path
+            self.verify = settings['verify']
 
     @classmethod
     def from_params(cls, params: Dict[str, Any], warn: Optional[Callable[[str], Any]] = None) -> CmClient:
