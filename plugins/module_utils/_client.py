@@ -434,7 +434,8 @@ class CmClient(object):
                 params=params,
                 json=body,
                 verify=self.verify,
-                timeout=self.timeout,
+                # requests passes a urllib3 Timeout through as it is (its type hints say float or tuple only).
+                timeout=_DeadlineTimeout(deadline, self.timeout),  # type: ignore[arg-type]
                 allow_redirects=False,
                 stream=True,
             )
@@ -586,6 +587,27 @@ def _read_answer(response: Any, deadline: float, timeout: float) -> None:
     # What response.content, .text and .json() give from now on.
     response._content = b''.join(chunks)  # pylint: disable=protected-access
     response._content_consumed = True  # pylint: disable=protected-access
+
+
+class _DeadlineTimeout(urllib3.Timeout):
+    """The socket timeouts of every HTTP leg of one exchange, the login's 401 legs included, held to its deadline.
+
+    urllib3 clones the timeout at the start of each leg (requests-ntlm and the Negotiate handshake pass it on to
+    theirs), so each leg waits at most `timeout` and never past what is left of the one deadline.
+    """
+
+    def __init__(self, deadline: float, timeout: float):
+        self.deadline = deadline
+        self.limit = timeout
+        left = max(deadline - time.monotonic(), _SHORTEST_WAIT)
+        super().__init__(connect=min(timeout, left), read=min(timeout, left))
+
+    def clone(self) -> _DeadlineTimeout:
+        return _DeadlineTimeout(self.deadline, self.limit)
+
+
+# urllib3 refuses a timeout of 0 or less: a leg that starts at the deadline waits this long, then fails.
+_SHORTEST_WAIT = 0.001
 
 
 def _limit_next_read(raw: Any, seconds: float) -> None:

@@ -141,6 +141,24 @@ def test_a_get_that_always_trickles_fails_after_the_retries(emulator, run_playbo
     assert emulator.applied_puts(APPROVED) == 0
 
 
+def test_a_slow_login_counts_against_the_same_deadline(start_emulator, run_playbook):
+    # Every exchange, each NTLM 401 leg included, is answered after 1.5 s: each leg alone is within the 2 s
+    # timeout, the login's legs together are not. The call fails at its deadline, before the API is reached.
+    slow = start_emulator('--latency-ms', '1500')
+    result = run_one(slow, run_playbook, complete(retries=0))
+    assert result['failed'] is True
+    assert 'no answer within 2 seconds (timeout option)' in result['msg'], result['msg']
+    assert [exchange['auth_leg'] for exchange in slow.exchanges()] == [True, True], 'the third leg, the GET, was never sent'
+    assert slow.applied_puts(APPROVED) == 0
+
+
+def test_a_slow_login_within_the_timeout_succeeds(start_emulator, run_playbook):
+    slow = start_emulator('--latency-ms', '1500')
+    result = run_one(slow, run_playbook, complete(retries=0, timeout=10))
+    assert result['changed'] is True and not result.get('failed'), result.get('msg')
+    assert slow.applied_puts(APPROVED) == 1
+
+
 def test_an_answer_announced_larger_than_the_cap_is_not_read(emulator, run_playbook):
     emulator.inject({'kind': 'oversize', 'bytes': 200 * 1024 * 1024, 'method': 'GET'})
     result = run_one(emulator, run_playbook)
@@ -281,7 +299,7 @@ def test_the_403_message_has_no_doubled_full_stop(emulator, run_playbook):
 
 
 # The rows of docs/docsite/rst/reliability.rst's "Hostile servers" table, one per behaviour above.
-PAGE_ROWS = ('a redirect (301, 302, 303, 307, 308)', 'an answer that trickles', 'an answer larger than 128 MiB',
+PAGE_ROWS = ('a redirect (301, 302, 303, 307, 308)', 'an answer that trickles', 'a login that is slow', 'an answer larger than 128 MiB',
              "another request's object", 'an object without Uuid or status number', 'a duplicate key, absurd nesting',
              'url with a line break, whitespace or user:password@', 'timeout, retry_delay, retries out of range',
              'workers above 16', 'an HTML 404, 401 or 403 page', 'a password echoed by the server', 'a password in url',

@@ -269,7 +269,21 @@ def test_every_call_carries_verify_and_timeout():
     assert client.search_requests(status='Pending') == []
     method, url, kwargs = client.session.sent[0]
     assert (method, url) == ('GET', 'https://cm.example.com/CertificateManagement/api/v1.0/requests')
-    assert kwargs['verify'] == '/etc/pki/example-ca.pem' and kwargs['timeout'] == 7 and kwargs['params'] == {'status': 'Pending'}
+    assert kwargs['verify'] == '/etc/pki/example-ca.pem' and kwargs['params'] == {'status': 'Pending'}
+    timeout = kwargs['timeout']
+    assert timeout.limit == 7 and 6 < timeout.connect_timeout <= 7 and 6 < timeout.read_timeout <= 7
+
+
+def test_every_leg_of_an_exchange_waits_no_longer_than_what_is_left_of_its_deadline(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(_client.time, 'monotonic', lambda: now[0])
+    timeout = _client._DeadlineTimeout(1000.0 + 10, 4)
+    assert (timeout.connect_timeout, timeout.read_timeout) == (4, 4)  # a leg never waits longer than timeout
+    now[0] += 8  # the login's first legs took 8 of the 10 seconds
+    leg = timeout.clone()  # what urllib3 does at the start of each leg
+    assert (leg.connect_timeout, leg.read_timeout) == (2, 2) and leg.limit == 4
+    now[0] += 5  # past the deadline: the next leg fails at once instead of waiting
+    assert timeout.clone().read_timeout == _client._SHORTEST_WAIT
 
 
 def test_validate_certs_false_and_http_each_warn_once():
