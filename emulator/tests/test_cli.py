@@ -104,10 +104,12 @@ def taken_port():
     (["--host", "10.1.2.3"], "--host must be localhost or an IPv4 loopback address"),
     (["--latency-ms", "-1"], "--latency-ms must be 0 or more"),
     (["--fault", "{not json"], "--fault {not json"),
+    (["--transition", "Approved=Pending"], "--transition Approved=Pending: give TARGET=FROM[,FROM...] with TARGET one of Completed"),
+    (["--transition", "Completed=Waiting"], "--transition Completed=Waiting: 'Waiting' is not a status"),
     (["--seed", "/nonexistent/seed.json"], "No such file or directory: '/nonexistent/seed.json'"),
     (["--users", "/nonexistent/users.txt"], "No such file or directory: '/nonexistent/users.txt'"),
     (["--ready-file", "/nonexistent/dir/ready.json"], "cannot write the --ready-file"),
-], ids=["unknown-switch", "port-range", "host", "latency", "fault", "seed-missing", "users-missing", "ready-file"])
+], ids=["unknown-switch", "port-range", "host", "latency", "fault", "transition-target", "transition-from", "seed-missing", "users-missing", "ready-file"])
 def test_bad_arguments_exit_2_with_a_clear_message(tmp_path, args, message):
     result = run_cli("--state-dir", tmp_path / "state", *args)
     assert result.returncode == 2 and message in result.stderr

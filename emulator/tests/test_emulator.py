@@ -304,6 +304,25 @@ def test_every_transition(emu, current, target):
         assert after == before
 
 
+def test_transition_switch_replaces_the_inferred_from_statuses(start):
+    # The inferred cells switched to their alternatives: Pending may be completed, only Approved may be canceled.
+    emulator = start("--transition", "Completed=Pending,Approved,Executing", "--transition", "canceled=approved")
+    completed = emulator.call("PUT", f"requests/{BY_STATUS[16]}", json={"status": "Completed"})
+    assert completed.status_code == 200 and emulator.stored_request(BY_STATUS[16])["Status"] == 8
+    refused = emulator.call("PUT", f"requests/{BY_STATUS[18]}", json={"status": "Canceled"})
+    assert refused.status_code == 500 and CORRELATION.match(refused.json()["Message"])
+    assert "Executing (18)" in refused.json()["Message"] and emulator.stored_request(BY_STATUS[18])["Status"] == 18
+    abandoned = emulator.call("PUT", f"requests/{BY_STATUS[18]}", json={"status": "Abandoned"})
+    assert abandoned.status_code == 200 and abandoned.json()["Status"] == 9, "targets not switched keep the default"
+    assert "transition: PUT Completed from Pending, Approved, Executing" in emulator.stderr()
+
+
+def test_an_empty_transition_refuses_every_change_to_that_target(start):
+    emulator = start("--transition", "Completed=")
+    response = emulator.call("PUT", f"requests/{EXAMPLE}", json={"status": "Completed"})
+    assert response.status_code == 500 and emulator.stored_request(EXAMPLE)["Status"] == 3
+
+
 def test_put_unknown_guid_is_500(emu):
     response = emu.call("PUT", f"requests/{UNKNOWN}", json={"status": "Canceled"})
     assert response.status_code == 500 and CORRELATION.match(response.json()["Message"])

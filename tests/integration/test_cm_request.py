@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, SEED, connection
 
 DOCUMENTED_ID = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
@@ -214,3 +216,30 @@ def test_an_unknown_guid_answered_with_403_says_to_check_the_guid(start_emulator
     result = run_playbook([task('dddddddd-0000-4000-8000-00000000dead', 'completed')], module_defaults=connection(emulator))[0]
     assert result['failed'] is True and result['status_code'] == 403
     assert 'permission denied' in result['msg'] and 'check the GUID' in result['msg']
+
+
+# --- the inferred PUT cells switched the other way (--transition): the server has the last word -------------
+
+def test_a_server_that_completes_pending_requests_is_asked_not_second_guessed(start_emulator, run_playbook):
+    emulator = start_emulator('--transition', 'Completed=Pending,Approved,Executing')
+    result = run_playbook([task(seeded(16), 'completed')], module_defaults=connection(emulator))[0]
+    assert result['changed'] is True and result['request']['status'] == 'Completed', result.get('msg')
+    assert emulator.stored_request(seeded(16))['Status'] == 8
+
+
+@pytest.mark.parametrize('transition, status_code, target', [
+    ('Canceled=Approved,Executing', 16, 'canceled'),  # a server on which Pending cannot be canceled
+    ('Completed=Approved', 18, 'completed'),  # ... on which Executing cannot be completed
+    ('Canceled=Pending,Approved', 18, 'canceled'),  # ... on which Executing cannot be canceled
+])
+def test_a_refused_inferred_change_fails_with_the_servers_word_and_changes_nothing(start_emulator, run_playbook, transition,
+                                                                                 status_code, target):
+    emulator = start_emulator('--transition', transition)
+    request_id = seeded(status_code)
+    result = run_playbook([task(request_id, target)], module_defaults=connection(emulator))[0]
+    assert result['failed'] is True and result['status_code'] == 500, result.get('msg')
+    assert result['correlation_id'] and result['correlation_id'] in result['msg'].lower()
+    assert 'not allowed in this state' in result['msg']
+    assert result['request']['status_code'] == status_code, 'the failure shows the request as it was read'
+    assert len(puts(emulator)) == 1, 'a refusal is not retried'
+    assert emulator.stored_request(request_id)['Status'] == status_code

@@ -17,7 +17,7 @@ from .common import APP_ROOT, log
 from .control import DETACHED_LOG
 from .faults import FaultBook, parse_fault_rules
 from .server import EmulatorServer, ExchangeLog
-from .store import load_seed, RequestStore, TemplateCatalog, UserDirectory
+from .store import STATUS_NAMES, load_seed, parse_transition, RequestStore, TemplateCatalog, UserDirectory
 from .tls import TlsMaterial
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -49,6 +49,9 @@ def parse_args(argv):
     parser.add_argument("--request-types", choices=("emulator", "documented"), default="emulator",
                         help="request types POST takes: all twelve names, the undocumented ones with the emulator's own numbers "
                              "from 101 (default), or only the documented Enroll (1) and Unblock (5)")
+    parser.add_argument("--transition", action="append", default=[], metavar="TARGET=FROM[,FROM...]",
+                        help="the statuses a PUT to TARGET (Completed, Canceled, Abandoned) may start from, instead of the "
+                             "inferred default, e.g. Canceled=Approved,Executing; TARGET= refuses every such change; repeatable")
     parser.add_argument("--api-disabled", action="store_true", help="Clm.WebApi.Enabled off: every API path answers 404")
     parser.add_argument("--fault", action="append", default=[], metavar="JSON",
                         help="a fault rule (JSON object) or a list of rules, loaded at start; repeatable (see the emulator guide)")
@@ -65,18 +68,21 @@ def parse_args(argv):
                         help="the Kerberos keytab of the HTTP/<host> service principal (sets KRB5_KTNAME; default: KRB5_KTNAME "
                              "from the environment); Kerberos also needs KRB5_CONFIG and the Python gssapi and krb5 libraries")
     args = parser.parse_args(argv)
+    check_ranges(parser, args)
+    args.allowed_from = dict(parsed(parser, "--transition", args.transition, parse_transition))
+    fault_lists = parsed(parser, "--fault", args.fault, lambda text: parse_fault_rules(json.loads(text)))
+    args.fault_rules = [rule for rules in fault_lists for rule in rules]
+    return args
+
+
+def check_ranges(parser, args):
+    """parser.error (exit 2) for a port, latency, host or certificate switch out of range."""
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be 0 (a free port) to 65535, not {args.port}")
     if args.latency_ms < 0:
         parser.error("--latency-ms must be 0 or more")
     if args.plain_http and args.cert_hostname:
         parser.error("--cert-hostname needs TLS; it cannot be combined with --plain-http")
-    args.fault_rules = []
-    for text in args.fault:
-        try:
-            args.fault_rules.extend(parse_fault_rules(json.loads(text)))
-        except ValueError as error:  # FaultError is a ValueError, and so is bad JSON
-            parser.error(f"--fault {text}: {error}")
     if args.host != "localhost":
         try:
             loopback = ipaddress.IPv4Address(args.host).is_loopback
@@ -84,7 +90,17 @@ def parse_args(argv):
             loopback = False
         if not loopback:
             parser.error("--host must be localhost or an IPv4 loopback address")
-    return args
+
+
+def parsed(parser, switch, texts, parse):
+    """[parse(text) for each text]; parser.error (exit 2) naming the switch and the text when one is not valid."""
+    values = []
+    for text in texts:
+        try:
+            values.append(parse(text))
+        except ValueError as error:  # FaultError is a ValueError, and so is bad JSON
+            parser.error(f"{switch} {text}: {error}")
+    return values
 
 
 def kerberos_status():
@@ -136,7 +152,7 @@ def load_data(args):
     seed = load_seed(args.seed)
     read_only = args.read_only_user if args.read_only_user is not None else seed["read_only_users"]
     users = UserDirectory(os.path.abspath(args.users), seed["users"], read_only)
-    return users, RequestStore(seed["requests"]), TemplateCatalog(seed["profile_templates"]), read_only
+    return users, RequestStore(seed["requests"], args.allowed_from), TemplateCatalog(seed["profile_templates"]), read_only
 
 
 def set_auth_environment(args):
@@ -200,6 +216,8 @@ def log_settings(args, server, url, state_dir, read_only):
     log(f"authentication offered: {', '.join(server.schemes)}; {kerberos_status() if 'Negotiate' in server.schemes else 'no Kerberos'}")
     if args.latency_ms:
         log(f"latency: {args.latency_ms:g} ms per API exchange")
+    for target, allowed in args.allowed_from.items():
+        log(f"transition: PUT {target} from {', '.join(STATUS_NAMES[number] for number in allowed) or 'no status'}")
     for rule in args.fault_rules:
         log(f"fault rule: {rule.describe()}")
 

@@ -38,11 +38,30 @@ ALL_REQUEST_TYPES = dict(REQUEST_TYPES, **EMULATOR_REQUEST_TYPES)
 
 
 # PUT {"status": X}: X -> (statuses it may start from, status it leaves). Everything else is refused.
+# Which "from" statuses are inferred is in the maintainers' architecture page; --transition changes them.
 TRANSITIONS = {
     "Completed": ((STATUS["Approved"], STATUS["Executing"]), STATUS["Completed"]),
     "Canceled": ((STATUS["Pending"], STATUS["Approved"], STATUS["Executing"]), STATUS["Canceled"]),
     "Abandoned": ((STATUS["Approved"], STATUS["Executing"]), STATUS["Failed"]),
 }
+
+
+def parse_transition(text):
+    """--transition TARGET=FROM[,FROM...] as (target, status numbers it may start from); ValueError if malformed.
+
+    FROM may be empty (TARGET= refuses every change to TARGET). Names in any letter case.
+    """
+    target_text, separator, from_text = text.partition("=")
+    target = {name.lower(): name for name in TRANSITIONS}.get(target_text.strip().lower())
+    if not separator or target is None:
+        raise ValueError(f"give TARGET=FROM[,FROM...] with TARGET one of {', '.join(TRANSITIONS)}")
+    numbers = {name.lower(): number for name, number in STATUS.items()}
+    allowed = []
+    for name in filter(None, (part.strip() for part in from_text.split(","))):
+        if name.lower() not in numbers:
+            raise ValueError(f"{name!r} is not a status; use {', '.join(STATUS)}")
+        allowed.append(numbers[name.lower()])
+    return target, tuple(allowed)
 
 
 # The Request object: key, kind, default (the .NET default where the docs say nothing), in API order.
@@ -288,7 +307,10 @@ class ChangeRefused(Exception):
 class RequestStore:
     """The requests, keyed by lower-case GUID; every method is thread-safe and returns copies."""
 
-    def __init__(self, seed_requests):
+    def __init__(self, seed_requests, allowed_from=None):
+        """allowed_from: {PUT target: status numbers it may start from} replacing those of TRANSITIONS (--transition)."""
+        self._transitions = {target: ((allowed_from or {}).get(target, allowed), result)
+                             for target, (allowed, result) in TRANSITIONS.items()}
         self._seed = [copy.deepcopy(request) for request in seed_requests]
         keys = [guid_key(request["Uuid"]) for request in self._seed]
         duplicates = sorted({key for key in keys if keys.count(key) > 1})
@@ -327,7 +349,7 @@ class RequestStore:
 
     def change_status(self, guid, target):
         """Apply PUT {"status": target} (Completed, Canceled or Abandoned) or raise ChangeRefused."""
-        allowed, result = TRANSITIONS[target]
+        allowed, result = self._transitions[target]
         with self._lock:
             request = self._items.get(guid_key(guid))
             if request is None:
