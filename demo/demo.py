@@ -22,10 +22,9 @@ import tempfile
 import threading
 import time
 
-DEMO_DIR = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(DEMO_DIR.parent / 'tests' / 'emulator'))
+from mim_cm_emulator.launcher import EmulatorProcess, read_users
 
-from launcher import EmulatorProcess, read_users  # noqa: E402 pylint: disable=wrong-import-position
+DEMO_DIR = pathlib.Path(__file__).resolve().parent
 
 
 def run_playbook(emulator, login, password):

@@ -33,17 +33,15 @@ import time
 TOOLS_DIR = pathlib.Path(__file__).resolve().parent
 COLLECTION_DIR = TOOLS_DIR.parent
 BENCH_DIR = TOOLS_DIR / 'bench'
-sys.path.insert(0, str(COLLECTION_DIR / 'tests' / 'emulator'))
 
 sys.path.insert(0, str(COLLECTION_DIR.parents[2]))
 
-from launcher import EmulatorProcess, read_users  # noqa: E402 pylint: disable=wrong-import-position
+from mim_cm_emulator.launcher import DEFAULT_SEED, EmulatorProcess, read_users  # noqa: E402 pylint: disable=wrong-import-position
 # What the module does, from the module itself, so the expected counts follow the code.
 from ansible_collections.mim.cm.plugins.module_utils._converge import SEARCH_THRESHOLD  # noqa: E402 pylint: disable=wrong-import-position
 from ansible_collections.mim.cm.plugins.module_utils._request_model import search_statuses  # noqa: E402 pylint: disable=wrong-import-position
 from ansible_collections.mim.cm.plugins.modules.cm_request import argument_spec  # noqa: E402 pylint: disable=wrong-import-position
 
-DEFAULT_SEED = COLLECTION_DIR / 'tests' / 'emulator' / 'seed.json'
 LOGIN, PASSWORD = read_users()['cmadmin']
 DEFAULT_WORKERS = argument_spec()['workers']['default']
 # The statuses `read_strategy: search` asks for when the target is `completed`: one search each.

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import json
 import pathlib
-import sys
 
 TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS_DIR / 'emulator'))
-
 # EmulatorProcess is for conftest.py's start_emulator fixture.
-from launcher import EmulatorProcess, read_users  # noqa: E402,F401 pylint: disable=wrong-import-position,unused-import
+from mim_cm_emulator.launcher import DEFAULT_SEED, USERS_FILE, EmulatorProcess, read_users  # noqa: F401 pylint: disable=unused-import
 
 COLLECTIONS_PATH = TESTS_DIR.parents[3]
 # The requests and users the emulator starts with (its API field names).
-SEED = json.loads((TESTS_DIR / 'emulator' / 'seed.json').read_text())
+SEED = json.loads(DEFAULT_SEED.read_text())
 SEED_USERS = SEED['users']
 USERS = read_users()
 ADMIN_LOGIN, ADMIN_PASSWORD = USERS['cmadmin']

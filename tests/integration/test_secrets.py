@@ -13,9 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, TESTS_DIR, connection
-
-USERS_FILE = TESTS_DIR / 'emulator' / 'users.txt'
+from helpers import ADMIN_LOGIN, ADMIN_PASSWORD, READER_LOGIN, READER_PASSWORD, USERS_FILE, connection
 
 APPROVED = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099'
 COMPLETED = '5eed0008-0000-4000-8000-000000000001'

@@ -33,12 +33,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / 'emulator'))
-
-from launcher import stop_by_pid  # noqa: E402 pylint: disable=wrong-import-position
+from mim_cm_emulator.launcher import stop_by_pid
 
 REALM = 'MIMCM.TEST'
-# The users of the emulator's users file (tests/emulator/users.txt), as Kerberos principals with their own passwords
+# The users of the emulator's users file (the package's data/users.txt), as Kerberos principals with their own passwords
 # (made up, for loopback tests only), and one the KDC knows but the emulator does not (no CM account).
 USERS = {
     'cmadmin': 'NotASecret-Krb-Admin-2026',

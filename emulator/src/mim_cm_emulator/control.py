@@ -107,7 +107,7 @@ def is_emulator(pid):
         return False
     except OSError:  # no /proc here: trust the PID file
         return True
-    return b"mim_cm_emulator" in command or b"mim-cm-emulator" in command or b"cm_emulator.py" in command
+    return b"mim_cm_emulator" in command or b"mim-cm-emulator" in command
 
 
 def stop(state_dir, timeout=10):
