@@ -13,6 +13,7 @@ import json
 import pathlib
 
 TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
+
 # EmulatorProcess is for conftest.py's start_emulator fixture.
 from mim_cm_emulator.launcher import DEFAULT_SEED, USERS_FILE, EmulatorProcess, read_users  # noqa: F401 pylint: disable=unused-import
 
