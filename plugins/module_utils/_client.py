@@ -434,8 +434,8 @@ class CmClient(object):
                 params=params,
                 json=body,
                 verify=self.verify,
-                # requests passes a urllib3 Timeout through as it is (its type hints say float or tuple only).
-                timeout=_DeadlineTimeout(deadline, self.timeout),  # type: ignore[arg-type]
+                # requests passes a urllib3 Timeout through as it is, to every leg of the login too.
+                timeout=_DeadlineTimeout(deadline, self.timeout),
                 allow_redirects=False,
                 stream=True,
             )
@@ -589,7 +589,11 @@ def _read_answer(response: Any, deadline: float, timeout: float) -> None:
     response._content_consumed = True  # pylint: disable=protected-access
 
 
-class _DeadlineTimeout(urllib3.Timeout):
+# urllib3 may be missing (the module then fails naming it, before any client is made): the class still has to load.
+_TimeoutBase: Any = urllib3.Timeout if HAS_REQUESTS else object
+
+
+class _DeadlineTimeout(_TimeoutBase):
     """The socket timeouts of every HTTP leg of one exchange, the login's 401 legs included, held to its deadline.
 
     urllib3 clones the timeout at the start of each leg (requests-ntlm and the Negotiate handshake pass it on to

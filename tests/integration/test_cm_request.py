@@ -232,8 +232,8 @@ def test_a_server_that_completes_pending_requests_is_asked_not_second_guessed(st
     ('Completed=Approved', 18, 'completed'),  # ... on which Executing cannot be completed
     ('Canceled=Pending,Approved', 18, 'canceled'),  # ... on which Executing cannot be canceled
 ])
-def test_a_refused_inferred_change_fails_with_the_servers_word_and_changes_nothing(start_emulator, run_playbook, transition,
-                                                                                 status_code, target):
+def test_a_refused_inferred_change_fails_with_the_servers_word_and_changes_nothing(
+        start_emulator, run_playbook, transition, status_code, target):
     emulator = start_emulator('--transition', transition)
     request_id = seeded(status_code)
     result = run_playbook([task(request_id, target)], module_defaults=connection(emulator))[0]

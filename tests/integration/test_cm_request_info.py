@@ -12,7 +12,6 @@ import json
 from helpers import READER_LOGIN, READER_PASSWORD, SEED, connection, found_ids, info
 
 
-
 def seeded_ids(*status_codes):
     return sorted(request['Uuid'].lower() for request in SEED['requests'] if request['Status'] in status_codes)
 

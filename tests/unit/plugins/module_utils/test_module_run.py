@@ -88,7 +88,7 @@ def test_every_workers_client_warns_what_the_first_did_only_once():
 def test_warn_once_from_many_threads():
     warned = []
     warn = warn_once(warned.append)
-    threads = [threading.Thread(target=warn, args=('same',)) for _ in range(16)]
+    threads = [threading.Thread(target=warn, args=('same',)) for dummy in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:
