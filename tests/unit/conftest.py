@@ -21,7 +21,7 @@ import itertools
 
 import pytest
 
-from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmTransientError
+from ansible_collections.mim.cm.plugins.module_utils._errors import CmApiError, CmConnectionError, CmTransientError
 from ansible_collections.mim.cm.plugins.module_utils._request_model import STATUS_CODES
 from ansible_collections.mim.cm.plugins.module_utils._retry import RetryPolicy
 
@@ -43,7 +43,7 @@ class FakeCmClient(object):
 
     def __init__(self, requests=(), retries=2, delay=0.5, put_script=None, refuse_puts_for=(), answer_put_with=200,
                  status_after_put=None, changed_by_someone_else=None, templates=(), policies=None, post_script=None,
-                 decide_after_searches=None, decision='Approved'):
+                 decide_after_searches=None, decision='Approved', unreachable_on_get=None):
         self.base_path = BASE_PATH
         self.stored = dict((item['Uuid'].lower(), item) for item in requests)
         self.put_script = list(put_script) if put_script is not None else None  # None: every PUT is OK
@@ -57,6 +57,8 @@ class FakeCmClient(object):
         # A person in the CM portal: after this many Pending searches, every Pending request becomes `decision`.
         self.decide_after_searches = decide_after_searches
         self.decision = decision
+        # A GUID whose GET meets a server that cannot be reached: an error every later request would meet too.
+        self.unreachable_on_get = unreachable_on_get.lower() if unreachable_on_get else None
         self.numbers = itertools.count(1)
         self.calls = []
         self.warnings = []
@@ -97,6 +99,8 @@ class FakeCmClient(object):
 
     def get_request(self, request_id):
         self.calls.append(('GET', request_id))
+        if request_id.lower() == self.unreachable_on_get:
+            raise CmConnectionError('GET %s failed: cannot connect to the server' % self.api_path('requests/%s' % request_id))
         return copy.deepcopy(self.stored.get(request_id.lower()))
 
     def search_requests(self, status=None, target_user=None):

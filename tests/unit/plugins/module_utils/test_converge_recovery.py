@@ -97,15 +97,7 @@ def test_a_list_stopped_by_a_connection_failure_returns_what_was_done_and_the_er
     from ansible_collections.mim.cm.plugins.module_utils._converge import converge_requests
     from ansible_collections.mim.cm.plugins.module_utils._errors import CmConnectionError
     first, second = '5eed0003-0000-4000-8000-00000000000a', '5eed0003-0000-4000-8000-00000000000b'
-    client = FakeCmClient([{'Uuid': first, 'Status': 3}, {'Uuid': second, 'Status': 3}])
-    real_get = client.get_request
-
-    def get_request(request_id):
-        if request_id == second:
-            raise CmConnectionError('GET x failed: cannot connect to the server')
-        return real_get(request_id)
-
-    client.get_request = get_request
+    client = FakeCmClient([{'Uuid': first, 'Status': 3}, {'Uuid': second, 'Status': 3}], unreachable_on_get=second)
     batch = converge_requests(client, [first, second], 'completed', workers=1, read_strategy='get')
     assert isinstance(batch.stopped_by, CmConnectionError)
     assert batch.changed_ids == [first] and batch.failures == []

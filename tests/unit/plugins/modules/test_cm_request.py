@@ -180,15 +180,7 @@ def test_a_malformed_guid_anywhere_in_ids_fails_before_any_call():
 
 
 def test_a_connection_failure_stops_the_list_and_reports_what_was_done():
-    client = FakeClient(statuses=MIXED)
-    real_get = client.get_request
-
-    def get_request(request_id):
-        if request_id == COMPLETED:
-            raise CmConnectionError('GET x failed: cannot connect to the server')
-        return real_get(request_id)
-
-    client.get_request = get_request
+    client = FakeClient(statuses=MIXED, unreachable_on_get=COMPLETED)
     with pytest.raises(CmConnectionError) as caught:
         cm_request.run(FakeModule(None, 'completed', ids=[APPROVED, COMPLETED, ALSO_APPROVED]), client)
     assert caught.value.details['changed_ids'] == [APPROVED]
